@@ -1,0 +1,5 @@
+//! Server functions, one per file: read input, call a service, return.
+
+pub mod dashboard;
+pub mod deployments;
+pub mod environments;

@@ -1,0 +1,3 @@
+mod get_dashboard;
+
+pub use get_dashboard::*;

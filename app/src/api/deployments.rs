@@ -1,0 +1,3 @@
+mod list_deployments;
+
+pub use list_deployments::*;

@@ -1,0 +1,3 @@
+mod list_environments;
+
+pub use list_environments::*;

@@ -1,0 +1,6 @@
+//! Types shared by the server and the browser: what server functions return.
+
+pub mod dashboard;
+pub mod deployment;
+pub mod environment;
+pub mod time;

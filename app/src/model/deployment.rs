@@ -1,0 +1,152 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The life cycle of a deployment (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeploymentStatus {
+    PendingApproval,
+    Queued,
+    Running,
+    Paused,
+    Succeeded,
+    Failed,
+    RolledBack,
+    Rejected,
+    Expired,
+    Cancelled,
+}
+
+impl DeploymentStatus {
+    pub const ALL: [DeploymentStatus; 10] = [
+        Self::PendingApproval,
+        Self::Queued,
+        Self::Running,
+        Self::Paused,
+        Self::Succeeded,
+        Self::Failed,
+        Self::RolledBack,
+        Self::Rejected,
+        Self::Expired,
+        Self::Cancelled,
+    ];
+
+    /// The name stored in the database and used in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PendingApproval => "pending_approval",
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::RolledBack => "rolled_back",
+            Self::Rejected => "rejected",
+            Self::Expired => "expired",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+
+    /// The words a person reads on a badge.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::PendingApproval => "pending approval",
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::RolledBack => "rolled back",
+            Self::Rejected => "rejected",
+            Self::Expired => "expired",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Active deployments hold their (module, environment) slot.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            Self::PendingApproval | Self::Queued | Self::Running | Self::Paused
+        )
+    }
+
+    /// Finished deployments never change status again.
+    pub fn is_finished(self) -> bool {
+        !self.is_active()
+    }
+}
+
+impl std::fmt::Display for DeploymentStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One row of a deployment list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentSummary {
+    pub id: i64,
+    pub module: String,
+    pub version: String,
+    pub environment: String,
+    pub strategy: String,
+    pub status: DeploymentStatus,
+    pub requested_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// Which deployments to list, newest first, starting below `cursor`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentFilter {
+    pub environment: Option<String>,
+    pub module: Option<String>,
+    pub status: Option<DeploymentStatus>,
+    pub cursor: Option<i64>,
+    pub limit: Option<u64>,
+}
+
+/// A page of deployments and the cursor of the next one, if any.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentPage {
+    pub items: Vec<DeploymentSummary>,
+    pub next_cursor: Option<i64>,
+    pub now: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_round_trips_through_its_stored_name() {
+        for status in DeploymentStatus::ALL {
+            assert_eq!(DeploymentStatus::parse(status.as_str()), Some(status));
+            let json = serde_json::to_string(&status).expect("serialises");
+            assert_eq!(json, format!("\"{}\"", status.as_str()));
+        }
+        assert_eq!(DeploymentStatus::parse("done"), None);
+    }
+
+    #[test]
+    fn only_undecided_and_in_flight_deployments_hold_the_slot() {
+        let active: Vec<_> = DeploymentStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_active())
+            .collect();
+        assert_eq!(
+            active,
+            [
+                DeploymentStatus::PendingApproval,
+                DeploymentStatus::Queued,
+                DeploymentStatus::Running,
+                DeploymentStatus::Paused
+            ]
+        );
+    }
+}

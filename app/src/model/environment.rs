@@ -1,0 +1,14 @@
+use serde::{Deserialize, Serialize};
+
+/// An environment and the policy a person needs to know before deploying to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentSummary {
+    pub name: String,
+    pub requires_approval: bool,
+    pub required_approvals: i32,
+    pub allow_self_approval: bool,
+    pub approval_timeout_secs: i64,
+    pub default_strategy: String,
+    pub nodes_online: u64,
+    pub nodes_total: u64,
+}

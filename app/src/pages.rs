@@ -1,0 +1,8 @@
+//! One routed page per file.
+
+pub mod admin;
+pub mod approvals;
+pub mod dashboard;
+pub mod deploy;
+pub mod deployments;
+pub mod not_found;

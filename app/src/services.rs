@@ -1,0 +1,32 @@
+//! The seams between server functions and the server crate. The app declares
+//! what it needs; `server` implements it and provides [`Services`] as context.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use leptos::prelude::use_context;
+
+use crate::error::AppError;
+use crate::model::dashboard::Dashboard;
+use crate::model::deployment::{DeploymentFilter, DeploymentPage};
+use crate::model::environment::EnvironmentSummary;
+
+/// Read models for the pages.
+#[async_trait]
+pub trait ReadService: Send + Sync {
+    async fn dashboard(&self) -> Result<Dashboard, AppError>;
+    async fn environments(&self) -> Result<Vec<EnvironmentSummary>, AppError>;
+    async fn deployments(&self, filter: DeploymentFilter) -> Result<DeploymentPage, AppError>;
+}
+
+/// Everything server functions may call, provided as Leptos context.
+#[derive(Clone)]
+pub struct Services {
+    pub read: Arc<dyn ReadService>,
+}
+
+/// The services of the current request; an error if the server forgot to
+/// provide them (a wiring bug, reported as an internal error).
+pub fn services() -> Result<Services, AppError> {
+    use_context::<Services>().ok_or(AppError::Internal)
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds Hotswap without cargo-leptos: the WASM front end into target/site and
+# the `hotswap` server binary. Installs the build tools it needs first.
+#   scripts/build.sh [release|debug]     (default: release)
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+MODE=${1:-release}
+case "$MODE" in release|debug) ;; *) die "usage: scripts/build.sh [release|debug]" ;; esac
+cd "$ROOT"
+ensure_build_tools
+build_site "$MODE"
+say "building the server ($MODE)"
+if [ "$MODE" = release ]; then cargo build -p server --release; else cargo build -p server; fi
+say "built: target/$([ "$MODE" = release ] && echo release || echo debug)/hotswap, site in target/site"

@@ -1,0 +1,90 @@
+//! The command line. Every flag also has a `HOTSWAP_*` variable (see [`crate::config`]).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, Overrides};
+use crate::startup::Application;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hotswap",
+    version,
+    about = "Self-hosted deployment orchestrator"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web UI, the REST API and the workers (the default).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+}
+
+#[derive(Debug, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [env: HOTSWAP_ADDR] [default: 127.0.0.1:3000]
+    #[arg(long)]
+    pub addr: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Default, Args)]
+pub struct DatabaseArgs {
+    /// Directory for the embedded database [env: HOTSWAP_DATA_DIR] [default: ./hotswap-data]
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+pub async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => {
+            let config = Config::from_env(Overrides {
+                addr: args.addr,
+                data_dir: args.database.data_dir,
+            })?;
+            crate::telemetry::init(&config.log);
+            serve(config).await
+        }
+        Command::Migrate(args) => {
+            let config = Config::from_env(Overrides {
+                addr: None,
+                data_dir: args.data_dir,
+            })?;
+            crate::telemetry::init(&config.log);
+            let db = crate::db::connect(&config.database).await?;
+            crate::db::migrate(&db).await?;
+            println!("hotswap: database is up to date");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    let url = format!("http://{}", app.local_addr());
+    if let Some(admin) = app.first_run() {
+        // Printed, not logged: it is shown once and must not end up in log storage.
+        println!();
+        println!(
+            "  First run: created tenant `default` and user `{}`.",
+            admin.username
+        );
+        match &admin.generated_password {
+            Some(password) => println!("  One-time admin password: {password}"),
+            None => println!("  Admin password: as given in HOTSWAP_ADMIN_PASSWORD"),
+        }
+        println!();
+    }
+    println!("Hotswap is running at {url}");
+    app.run_until_stopped(crate::startup::shutdown_signal())
+        .await
+        .context("the server stopped with an error")
+}

@@ -1,0 +1,330 @@
+//! Configuration, read once at start from `HOTSWAP_*` environment variables.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `HOTSWAP_ADDR` (`--addr`) | `127.0.0.1:3000` | address and port to listen on |
+//! | `HOTSWAP_DATA_DIR` (`--data-dir`) | `./hotswap-data` | where the embedded SQLite database lives |
+//! | `HOTSWAP_DATABASE_URL` | `sqlite://<data dir>/hotswap.db` | `sqlite://…` or `postgres://…` |
+//! | `HOTSWAP_DB_MAX_CONNECTIONS` | `10` | size of the database connection pool |
+//! | `HOTSWAP_SITE_ROOT` | `target/site` | the built front end (`pkg/` with WASM, JS and CSS) |
+//! | `HOTSWAP_ADMIN_PASSWORD` | generated | password of the first-run `admin` user |
+//! | `HOTSWAP_LOG` | `info` (quieter for SQL) | log filter, in `tracing` `EnvFilter` syntax |
+//! | `HOTSWAP_LOG_FORMAT` | `text` | `text` or `json` |
+//!
+//! A value that does not parse stops the start with a message naming the variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Quiet about each applied migration and each SQL statement unless asked.
+const DEFAULT_LOG_FILTER: &str = "info,sea_orm_migration=warn,sqlx=warn";
+
+/// Flags given on the command line; they win over the environment.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    pub addr: Option<String>,
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub site_root: PathBuf,
+    pub admin_password: Option<String>,
+    pub database: DatabaseConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Clone)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub filter: String,
+    pub json: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{variable}={value:?} is not valid: {reason}")]
+    Invalid {
+        variable: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("could not create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env(overrides: Overrides) -> Result<Self, ConfigError> {
+        Self::from_lookup(|key| std::env::var(key).ok(), overrides)
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        overrides: Overrides,
+    ) -> Result<Self, ConfigError> {
+        let var = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
+
+        let addr_text = overrides
+            .addr
+            .or_else(|| var("HOTSWAP_ADDR"))
+            .unwrap_or_else(|| "127.0.0.1:3000".into());
+        let addr = addr_text
+            .parse::<SocketAddr>()
+            .map_err(|e| invalid("HOTSWAP_ADDR", &addr_text, e))?;
+
+        let data_dir = overrides
+            .data_dir
+            .or_else(|| var("HOTSWAP_DATA_DIR").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("hotswap-data"));
+
+        let url = match var("HOTSWAP_DATABASE_URL") {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => url,
+            Some(url) if url.starts_with("sqlite:") => url,
+            Some(url) => {
+                return Err(invalid(
+                    "HOTSWAP_DATABASE_URL",
+                    &redact_url(&url),
+                    "expected a sqlite://… or postgres://… URL",
+                ))
+            }
+            None => {
+                std::fs::create_dir_all(&data_dir).map_err(|source| ConfigError::DataDir {
+                    path: data_dir.display().to_string(),
+                    source,
+                })?;
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.join("hotswap.db").display()
+                )
+            }
+        };
+
+        let max_connections = match var("HOTSWAP_DB_MAX_CONNECTIONS") {
+            None => 10,
+            Some(text) => match text.parse::<u32>() {
+                Ok(n) if (1..=1000).contains(&n) => n,
+                _ => {
+                    return Err(invalid(
+                        "HOTSWAP_DB_MAX_CONNECTIONS",
+                        &text,
+                        "expected a whole number from 1 to 1000",
+                    ))
+                }
+            },
+        };
+
+        let json = match var("HOTSWAP_LOG_FORMAT").as_deref() {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => {
+                return Err(invalid(
+                    "HOTSWAP_LOG_FORMAT",
+                    other,
+                    "expected `text` or `json`",
+                ))
+            }
+        };
+
+        let filter = var("HOTSWAP_LOG").unwrap_or_else(|| DEFAULT_LOG_FILTER.into());
+        tracing_subscriber::EnvFilter::try_new(&filter)
+            .map_err(|e| invalid("HOTSWAP_LOG", &filter, e))?;
+
+        let admin_password = lookup("HOTSWAP_ADMIN_PASSWORD");
+        if let Some(password) = &admin_password {
+            if password.chars().count() < 12 {
+                return Err(invalid(
+                    "HOTSWAP_ADMIN_PASSWORD",
+                    "(hidden)",
+                    "must be at least 12 characters long",
+                ));
+            }
+        }
+
+        Ok(Config {
+            addr,
+            site_root: var("HOTSWAP_SITE_ROOT")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("target/site")),
+            admin_password,
+            database: DatabaseConfig {
+                url,
+                max_connections,
+            },
+            log: LogConfig { filter, json },
+        })
+    }
+}
+
+fn invalid(variable: &'static str, value: &str, reason: impl ToString) -> ConfigError {
+    ConfigError::Invalid {
+        variable,
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// A database URL with its password replaced, fit for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+// Secrets stay out of debug output.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("site_root", &self.site_root)
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "***"),
+            )
+            .field("database", &self.database)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)], overrides: Overrides) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| vars.get(k).cloned(), overrides)
+    }
+
+    fn error_text(result: Result<Config, ConfigError>) -> String {
+        match result {
+            Ok(_) => panic!("expected a configuration error"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn no_configuration_serves_locally_on_an_embedded_database() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        let cfg = config(
+            &[],
+            Overrides {
+                addr: None,
+                data_dir: Some(data.clone()),
+            },
+        )
+        .expect("defaults are valid");
+        assert_eq!(cfg.addr.to_string(), "127.0.0.1:3000");
+        assert!(cfg.database.url.starts_with("sqlite://"));
+        assert!(cfg.database.url.contains("hotswap.db"));
+        assert!(data.is_dir(), "the data directory is created");
+    }
+
+    #[test]
+    fn command_line_flags_win_over_the_environment() {
+        let cfg = config(
+            &[
+                ("HOTSWAP_ADDR", "127.0.0.1:4000"),
+                ("HOTSWAP_DATABASE_URL", "postgres://u:p@localhost/db"),
+            ],
+            Overrides {
+                addr: Some("0.0.0.0:5000".into()),
+                data_dir: None,
+            },
+        )
+        .expect("valid");
+        assert_eq!(cfg.addr.to_string(), "0.0.0.0:5000");
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let text = error_text(config(
+            &[("HOTSWAP_ADDR", "localhost")],
+            Overrides::default(),
+        ));
+        assert!(text.contains("HOTSWAP_ADDR"), "{text}");
+
+        let text = error_text(config(
+            &[("HOTSWAP_DATABASE_URL", "mysql://root:secret@db/x")],
+            Overrides::default(),
+        ));
+        assert!(text.contains("HOTSWAP_DATABASE_URL"), "{text}");
+        assert!(
+            !text.contains("secret"),
+            "the password is not echoed: {text}"
+        );
+
+        let text = error_text(config(
+            &[
+                ("HOTSWAP_DATABASE_URL", "postgres://x/y"),
+                ("HOTSWAP_DB_MAX_CONNECTIONS", "zero"),
+            ],
+            Overrides::default(),
+        ));
+        assert!(text.contains("HOTSWAP_DB_MAX_CONNECTIONS"), "{text}");
+
+        let text = error_text(config(
+            &[
+                ("HOTSWAP_DATABASE_URL", "postgres://x/y"),
+                ("HOTSWAP_ADMIN_PASSWORD", "short"),
+            ],
+            Overrides::default(),
+        ));
+        assert!(text.contains("HOTSWAP_ADMIN_PASSWORD"), "{text}");
+        assert!(!text.contains("short"), "{text}");
+    }
+
+    #[test]
+    fn database_passwords_are_redacted_in_debug_output() {
+        let cfg = config(
+            &[(
+                "HOTSWAP_DATABASE_URL",
+                "postgres://hotswap:hunter2@db:5432/hotswap",
+            )],
+            Overrides::default(),
+        )
+        .expect("valid");
+        let debug = format!("{cfg:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(
+            debug.contains("postgres://hotswap:***@db:5432/hotswap"),
+            "{debug}"
+        );
+    }
+}

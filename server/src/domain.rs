@@ -1,0 +1,5 @@
+//! Pure logic: no database, no HTTP. Unit-tested on its own.
+
+pub mod environment;
+pub mod password;
+pub mod strategy;

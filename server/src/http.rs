@@ -1,0 +1,9 @@
+//! The HTTP surface: pages, REST API, health, metrics.
+
+pub mod api;
+pub mod error;
+pub mod fallback;
+pub mod health;
+pub mod metrics;
+pub mod router;
+pub mod session;

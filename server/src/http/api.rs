@@ -1,0 +1,15 @@
+//! The REST API under `/api/v1`.
+
+mod deployments;
+mod environments;
+
+use axum::routing::get;
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/deployments", get(deployments::list))
+        .route("/environments", get(environments::list))
+}

@@ -1,0 +1,51 @@
+//! All routes, and the layers around them.
+
+use axum::http::{header, HeaderValue};
+use axum::routing::get;
+use axum::{middleware, Router};
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower::ServiceBuilder;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::http::session::{self, DbSessionStore};
+use crate::http::{api, fallback, health, metrics};
+use crate::state::AppState;
+
+pub fn build(state: AppState, sessions: DbSessionStore, secure_cookies: bool) -> Router {
+    let options = state.leptos_options.clone();
+    let services = state.services.clone();
+    let pkg_dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+
+    // Built assets keep their names across releases, so browsers revalidate them.
+    let assets = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .service(ServeDir::new(pkg_dir).precompressed_gzip());
+
+    Router::new()
+        .route("/health", get(health::live))
+        .route("/health/database", get(health::database))
+        .route("/metrics", get(metrics::endpoint))
+        .nest("/api/v1", api::routes())
+        .nest_service("/pkg", assets)
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(app::App),
+            move || provide_context(services.clone()),
+            move || app::shell(options.clone()),
+        )
+        .fallback(fallback::not_found)
+        .method_not_allowed_fallback(fallback::method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
+        .layer(session::layer(sessions, secure_cookies))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,13 @@
+//! Hotswap's server: configuration, the HTTP surface (pages, REST, health,
+//! metrics), services over the database, and the pure domain logic beneath.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod entities;
+pub mod http;
+pub mod services;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,131 @@
+//! Building and running the application, for `main` and for tests alike.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use leptos::config::LeptosOptions;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::http::metrics::HttpMetrics;
+use crate::http::session::DbSessionStore;
+use crate::services::bootstrap::{ensure_initialised, FirstRunAdmin};
+use crate::services::read::ReadModel;
+use crate::services::ui::UiReadService;
+use crate::state::AppState;
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    db: DatabaseConnection,
+    first_run: Option<FirstRunAdmin>,
+}
+
+impl Application {
+    /// Connects and migrates the database, initialises a fresh one, and binds
+    /// the listener (port 0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = crate::db::connect(&config.database).await?;
+        crate::db::migrate(&db).await?;
+        let first_run = ensure_initialised(&db, config.admin_password.as_deref())
+            .await
+            .context("Failed to initialise the database")?;
+
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .with_context(|| format!("cannot listen on {} (HOTSWAP_ADDR)", config.addr))?;
+        let addr = listener
+            .local_addr()
+            .context("Failed to read the bound address")?;
+
+        if !config.site_root.join("pkg").is_dir() {
+            tracing::warn!(
+                site_root = %config.site_root.display(),
+                "no built front end here (pkg/ is missing); pages render but will not hydrate. \
+                 Build it with scripts/build.sh or set HOTSWAP_SITE_ROOT"
+            );
+        }
+        let leptos_options = LeptosOptions::builder()
+            .output_name("hotswap")
+            .site_root(config.site_root.display().to_string())
+            .site_pkg_dir("pkg")
+            .site_addr(addr)
+            .build();
+
+        let services = app::services::Services {
+            read: Arc::new(UiReadService::new(db.clone())),
+        };
+        let state = AppState {
+            leptos_options,
+            db: db.clone(),
+            metrics: Arc::new(HttpMetrics::new().context("Failed to register metrics")?),
+            read: ReadModel::new(db.clone()),
+            services,
+        };
+        let sessions = DbSessionStore::new(&db)?;
+        let router = crate::http::router::build(state, sessions, false);
+
+        Ok(Self {
+            listener,
+            router,
+            db,
+            first_run,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// The admin account this start created, if the database was new.
+    pub fn first_run(&self) -> Option<&FirstRunAdmin> {
+        self.first_run.as_ref()
+    }
+
+    pub fn database(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
+        self.db.close().await.ok();
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
