@@ -64,3 +64,62 @@ build_site() {
   gzip -9 -k -f "$pkg/hotswap.css"
   cp -r "$ROOT/public/." "$SITE/"
 }
+
+# Runs a command as root: directly when we are root, else through sudo.
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# PostgreSQL server binaries and Debian's Chromium, from apt, when missing.
+ensure_test_packages() {
+  local missing=()
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]} from apt"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  if [ ! -x "$ROOT/end2end/node_modules/.bin/playwright" ]; then
+    say "installing Playwright from npm (its browser download skipped: Debian's Chromium is used)"
+    (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+postgres_bin() {
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_postgres DIR PORT — a throwaway cluster; PostgreSQL refuses to run as root,
+# so as root it runs as the `postgres` user.
+start_postgres() {
+  local dir=$1 port=$2 bin run=()
+  bin=$(postgres_bin)
+  mkdir -p "$dir"
+  if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$dir"; run=(runuser -u postgres --); fi
+  "${run[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres --no-sync >/dev/null
+  "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null
+}
+
+stop_postgres() {
+  local dir=$1 bin run=()
+  bin=$(postgres_bin)
+  [ -d "$dir/data" ] || return 0
+  if [ "$(id -u)" = 0 ]; then run=(runuser -u postgres --); fi
+  "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# wait_for_http URL — until it answers 200, for at most 30 s.
+wait_for_http() {
+  local url=$1
+  for _ in $(seq 1 150); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  die "nothing answered at $url"
+}

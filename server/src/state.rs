@@ -8,7 +8,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::http::metrics::HttpMetrics;
 use crate::services::read::ReadModel;
-use crate::services::tenancy::{find_by_slug, Tenant, DEFAULT_TENANT};
+use crate::services::tenancy::{request_tenant, Tenant};
 use crate::services::ServiceError;
 
 #[derive(Clone, FromRef)]
@@ -21,9 +21,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The tenant a request acts in. Until sign-in exists every request acts
-    /// in the `default` tenant; credentials will name the tenant here.
     pub async fn tenant(&self) -> Result<Tenant, ServiceError> {
-        find_by_slug(&self.db, DEFAULT_TENANT).await
+        request_tenant(&self.db).await
     }
 }

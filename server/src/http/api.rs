@@ -11,5 +11,6 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/deployments", get(deployments::list))
+        .route("/deployments/{id}", get(deployments::show))
         .route("/environments", get(environments::list))
 }

@@ -117,6 +117,23 @@ impl ReadModel {
         })
     }
 
+    /// One deployment; another tenant's is "not found", never "forbidden".
+    pub async fn deployment(
+        &self,
+        tenant: &Tenant,
+        id: i64,
+    ) -> Result<DeploymentSummary, ServiceError> {
+        let row = scoped::<deployments::Entity>(tenant)
+            .filter(deployments::Column::Id.eq(id))
+            .one(&self.db)
+            .await?
+            .ok_or(ServiceError::NotFound("deployment"))?;
+        self.summaries(vec![row])
+            .await?
+            .pop()
+            .ok_or(ServiceError::NotFound("deployment"))
+    }
+
     pub async fn dashboard(&self, tenant: &Tenant) -> Result<Dashboard, ServiceError> {
         let now = Utc::now();
         let environments = self.environments(tenant).await?;

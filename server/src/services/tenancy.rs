@@ -60,3 +60,9 @@ pub async fn find_by_slug(db: &DatabaseConnection, slug: &str) -> Result<Tenant,
         })
         .ok_or(ServiceError::NotFound("tenant"))
 }
+
+/// The tenant a request acts in. Until sign-in exists every request acts in
+/// the `default` tenant; credentials will name the tenant here, in one place.
+pub async fn request_tenant(db: &DatabaseConnection) -> Result<Tenant, ServiceError> {
+    find_by_slug(db, DEFAULT_TENANT).await
+}

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use sea_orm::DatabaseConnection;
 
 use crate::services::read::ReadModel;
-use crate::services::tenancy::{find_by_slug, Tenant, DEFAULT_TENANT};
+use crate::services::tenancy::{request_tenant, Tenant};
 use crate::services::ServiceError;
 
 pub struct UiReadService {
@@ -24,10 +24,8 @@ impl UiReadService {
         }
     }
 
-    /// The tenant the page is read in. Until sign-in exists every visitor
-    /// reads the `default` tenant; sessions will name the tenant here.
     async fn tenant(&self) -> Result<Tenant, ServiceError> {
-        find_by_slug(&self.db, DEFAULT_TENANT).await
+        request_tenant(&self.db).await
     }
 }
 

@@ -1,5 +1,8 @@
-use app::model::deployment::{DeploymentFilter, DeploymentPage, DeploymentStatus};
-use axum::extract::{Query, State};
+use app::model::deployment::{
+    DeploymentFilter, DeploymentPage, DeploymentStatus, DeploymentSummary,
+};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::Deserialize;
 
@@ -63,10 +66,20 @@ impl ListQuery {
 /// `GET /api/v1/deployments?environment=&module=&status=&cursor=&limit=`: newest first.
 pub async fn list(
     State(state): State<AppState>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Json<DeploymentPage>> {
     let Query(query) = query?;
     let filter = query.parse()?;
     let tenant = state.tenant().await?;
     Ok(Json(state.read.deployments(&tenant, &filter).await?))
+}
+
+/// `GET /api/v1/deployments/{id}`.
+pub async fn show(
+    State(state): State<AppState>,
+    id: Result<Path<i64>, PathRejection>,
+) -> ApiResult<Json<DeploymentSummary>> {
+    let Path(id) = id.map_err(|_| ApiError::invalid("id", "deployment ids are whole numbers"))?;
+    let tenant = state.tenant().await?;
+    Ok(Json(state.read.deployment(&tenant, id).await?))
 }

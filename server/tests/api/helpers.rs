@@ -1,0 +1,390 @@
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use chrono::Utc;
+use hotswap::config::{Config, Overrides};
+use hotswap::entities::{deployments, environments, module_versions, modules, tenants};
+use hotswap::startup::Application;
+use rand::distributions::{Alphanumeric, DistString};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
+    QueryFilter, Set,
+};
+use serde_json::json;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+pub const ADMIN_PASSWORD: &str = "correct-horse-battery-staple";
+
+/// A running Hotswap and a client for it. Stops the server when dropped.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    pub database_url: String,
+    _data: TempDir,
+    _stop: oneshot::Sender<()>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request is sent")
+    }
+
+    /// The `default` tenant's id.
+    pub async fn default_tenant(&self) -> i64 {
+        tenant_id(&self.db, "default").await
+    }
+}
+
+/// A fresh database URL: a new PostgreSQL database when
+/// `HOTSWAP_TEST_DATABASE_URL` is set, else a SQLite file in `dir`.
+pub async fn fresh_database_url(dir: &std::path::Path) -> String {
+    match std::env::var("HOTSWAP_TEST_DATABASE_URL") {
+        Ok(server) if !server.is_empty() => {
+            let name = format!(
+                "hotswap_test_{}",
+                Alphanumeric
+                    .sample_string(&mut rand::thread_rng(), 12)
+                    .to_lowercase()
+            );
+            let admin = Database::connect(&server)
+                .await
+                .expect("the test PostgreSQL server is reachable");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("a test database is created");
+            admin.close().await.ok();
+            let base = server
+                .rsplit_once('/')
+                .map(|(base, _)| base.to_string())
+                .expect("the URL names a database");
+            format!("{base}/{name}")
+        }
+        _ => format!("sqlite://{}?mode=rwc", dir.join("hotswap.db").display()),
+    }
+}
+
+/// Configuration for a test server on a free port.
+pub fn test_config(data_dir: &std::path::Path, database_url: &str) -> Config {
+    let vars = [
+        ("HOTSWAP_ADDR", "127.0.0.1:0".to_string()),
+        ("HOTSWAP_DATABASE_URL", database_url.to_string()),
+        ("HOTSWAP_ADMIN_PASSWORD", ADMIN_PASSWORD.to_string()),
+        (
+            "HOTSWAP_SITE_ROOT",
+            data_dir.join("site").display().to_string(),
+        ),
+        ("HOTSWAP_DB_MAX_CONNECTIONS", "5".to_string()),
+        ("HOTSWAP_LOG", "warn".to_string()),
+    ];
+    Config::from_lookup(
+        |key| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()),
+        Overrides {
+            addr: None,
+            data_dir: Some(data_dir.to_path_buf()),
+        },
+    )
+    .expect("the test configuration is valid")
+}
+
+pub async fn spawn_app() -> TestApp {
+    let data = tempfile::tempdir().expect("temp dir");
+    let database_url = fresh_database_url(data.path()).await;
+    spawn_app_on(data, database_url).await
+}
+
+/// Starts the app on an existing data directory and database.
+pub async fn spawn_app_on(data: TempDir, database_url: String) -> TestApp {
+    let app = Application::build(test_config(data.path(), &database_url))
+        .await
+        .expect("the application starts");
+    let address = format!("http://{}", app.local_addr());
+    let db = app.database().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
+        db,
+        database_url,
+        _data: data,
+        _stop: stop,
+    }
+}
+
+pub async fn tenant_id(db: &DatabaseConnection, slug: &str) -> i64 {
+    tenants::Entity::find()
+        .filter(tenants::Column::Slug.eq(slug))
+        .one(db)
+        .await
+        .expect("query")
+        .expect("tenant exists")
+        .id
+}
+
+pub async fn create_tenant(db: &DatabaseConnection, slug: &str) -> i64 {
+    tenants::ActiveModel {
+        slug: Set(slug.to_string()),
+        name: Set(slug.to_string()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("tenant is created")
+    .id
+}
+
+/// Writes a deployment straight into the database, creating the module,
+/// version and environment rows it needs. Returns its id.
+pub async fn seed_deployment(
+    db: &DatabaseConnection,
+    tenant_id: i64,
+    module: &str,
+    version: &str,
+    environment: &str,
+    status: &str,
+) -> i64 {
+    let now = Utc::now();
+    let module_id = match modules::Entity::find()
+        .filter(modules::Column::TenantId.eq(tenant_id))
+        .filter(modules::Column::Name.eq(module))
+        .one(db)
+        .await
+        .expect("query")
+    {
+        Some(m) => m.id,
+        None => {
+            modules::ActiveModel {
+                tenant_id: Set(tenant_id),
+                name: Set(module.to_string()),
+                description: Set(None),
+                require_signature: Set(false),
+                public_key: Set(None),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(db)
+            .await
+            .expect("module")
+            .id
+        }
+    };
+    let version_id = match module_versions::Entity::find()
+        .filter(module_versions::Column::ModuleId.eq(module_id))
+        .filter(module_versions::Column::Version.eq(version))
+        .one(db)
+        .await
+        .expect("query")
+    {
+        Some(v) => v.id,
+        None => {
+            module_versions::ActiveModel {
+                tenant_id: Set(tenant_id),
+                module_id: Set(module_id),
+                version: Set(version.to_string()),
+                artifact_url: Set(format!("file:///artifacts/{module}-{version}.tar.gz")),
+                sha256: Set("0".repeat(64)),
+                signature: Set(None),
+                published_by: Set(None),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(db)
+            .await
+            .expect("version")
+            .id
+        }
+    };
+    let environment_id = match environments::Entity::find()
+        .filter(environments::Column::TenantId.eq(tenant_id))
+        .filter(environments::Column::Name.eq(environment))
+        .one(db)
+        .await
+        .expect("query")
+    {
+        Some(e) => e.id,
+        None => {
+            environments::ActiveModel {
+                tenant_id: Set(tenant_id),
+                name: Set(environment.to_string()),
+                position: Set(0),
+                requires_approval: Set(false),
+                required_approvals: Set(1),
+                allow_self_approval: Set(false),
+                approval_timeout_secs: Set(86_400),
+                default_strategy: Set(json!({"kind": "direct"})),
+                analysis: Set(json!({})),
+                switch_hook: Set(None),
+                freeze_windows: Set(json!([])),
+                active_pool: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(db)
+            .await
+            .expect("environment")
+            .id
+        }
+    };
+    let finished = !matches!(status, "pending_approval" | "queued" | "running" | "paused");
+    deployments::ActiveModel {
+        tenant_id: Set(tenant_id),
+        module_id: Set(module_id),
+        module_version_id: Set(version_id),
+        environment_id: Set(environment_id),
+        strategy: Set(json!({"kind": "rolling", "batch_size": 2, "max_failed": 0})),
+        plan: Set(json!([])),
+        status: Set(status.to_string()),
+        current_phase: Set(0),
+        outcome: Set(None),
+        requested_by: Set(None),
+        rollback_of: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        started_at: Set(Some(now - chrono::Duration::seconds(90))),
+        finished_at: Set(finished.then_some(now)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("deployment")
+    .id
+}
+
+/// A private PostgreSQL cluster that a test may stop and start at will.
+pub struct TempPostgres {
+    pub dir: TempDir,
+    pub port: u16,
+    bin: PathBuf,
+}
+
+impl TempPostgres {
+    /// Initialises and starts a cluster on a free port, or explains what is missing.
+    pub fn start() -> TempPostgres {
+        let bin = postgres_bin_dir().expect(
+            "PostgreSQL server binaries (initdb, pg_ctl) are needed: run scripts/test.sh, which installs them",
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        as_postgres_owner(dir.path());
+        let status = postgres_command(&bin, "initdb")
+            .args(["-D", &dir.path().join("data").display().to_string()])
+            .args(["-A", "trust", "-U", "postgres", "--no-sync"])
+            .output()
+            .expect("initdb runs");
+        assert!(status.status.success(), "initdb failed: {status:?}");
+        let cluster = TempPostgres { dir, port, bin };
+        cluster.pg_ctl_start();
+        cluster
+    }
+
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    pub fn stop(&self) {
+        let out = postgres_command(&self.bin, "pg_ctl")
+            .args(["-D", &self.data_dir(), "-m", "fast", "-w", "stop"])
+            .output()
+            .expect("pg_ctl runs");
+        assert!(out.status.success(), "pg_ctl stop failed: {out:?}");
+    }
+
+    pub fn pg_ctl_start(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let out = postgres_command(&self.bin, "pg_ctl")
+            .args(["-D", &self.data_dir(), "-o", &options, "-l"])
+            .arg(self.dir.path().join("log").display().to_string())
+            .args(["-w", "start"])
+            .output()
+            .expect("pg_ctl runs");
+        assert!(out.status.success(), "pg_ctl start failed: {out:?}");
+    }
+
+    fn data_dir(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+}
+
+impl Drop for TempPostgres {
+    fn drop(&mut self) {
+        let _ = postgres_command(&self.bin, "pg_ctl")
+            .args(["-D", &self.data_dir(), "-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+fn postgres_bin_dir() -> Option<PathBuf> {
+    if let Ok(dir) = std::env::var("HOTSWAP_TEST_PG_BIN") {
+        return Some(PathBuf::from(dir));
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("bin"))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// PostgreSQL refuses to run as root: as root, hand the directory to `postgres`.
+fn as_postgres_owner(dir: &std::path::Path) {
+    if is_root() {
+        let ok = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(dir)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "cannot hand {} to the postgres user", dir.display());
+    }
+}
+
+fn postgres_command(bin: &std::path::Path, tool: &str) -> Command {
+    let program = bin.join(tool);
+    if is_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}

@@ -1,0 +1,13 @@
+//! Integration tests: the real application on port 0, over HTTP, against a
+//! real database. SQLite by default; set `HOTSWAP_TEST_DATABASE_URL` to a
+//! PostgreSQL server's URL to run every test there (each gets its own database).
+
+mod helpers;
+
+mod cli;
+mod deployments;
+mod errors;
+mod first_run;
+mod health;
+mod outage;
+mod pages;

@@ -1,0 +1,83 @@
+use serde_json::Value;
+
+use crate::helpers::{seed_deployment, spawn_app};
+
+/// The dashboard is complete HTML from the server: the running-versions matrix,
+/// active deployments and history, read from the database.
+#[tokio::test]
+async fn dashboard_renders_deployments_from_the_database() {
+    let app = spawn_app().await;
+    let tenant = app.default_tenant().await;
+    seed_deployment(&app.db, tenant, "billing", "1.4.2", "staging", "succeeded").await;
+    seed_deployment(&app.db, tenant, "billing", "1.5.0", "production", "running").await;
+    seed_deployment(&app.db, tenant, "search", "0.9.0", "dev", "failed").await;
+
+    let response = app.get("/").await;
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.expect("html");
+    for expected in [
+        "Running versions",
+        "billing",
+        "1.4.2",
+        "1.5.0",
+        "badge-running",
+        "badge-failed",
+        "Active deployments",
+        "50 %",
+    ] {
+        assert!(html.contains(expected), "missing {expected:?} in {html}");
+    }
+    // The failed search deployment never ran anywhere, so it is not in the matrix.
+    assert!(!html.contains(">search</th>"), "{html}");
+}
+
+/// The server function behind the dashboard answers JSON to the hydrated page.
+#[tokio::test]
+async fn dashboard_server_function_returns_the_read_model() {
+    let app = spawn_app().await;
+    let tenant = app.default_tenant().await;
+    seed_deployment(&app.db, tenant, "billing", "2.0.0", "qa", "succeeded").await;
+
+    let response = app
+        .client
+        .post(app.url("/api/fn/get_dashboard"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body("")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let data: Value = response.json().await.expect("JSON");
+    assert_eq!(data["tenant"], "default");
+    assert_eq!(data["modules"], serde_json::json!(["billing"]));
+    let qa = data["matrix"]
+        .as_array()
+        .expect("matrix")
+        .iter()
+        .find(|row| row["environment"] == "qa")
+        .expect("qa row");
+    assert_eq!(qa["cells"], serde_json::json!(["2.0.0"]));
+    assert_eq!(data["week"]["succeeded"], 1);
+}
+
+/// Every page of the navigation renders on the server.
+#[tokio::test]
+async fn every_navigation_page_renders() {
+    let app = spawn_app().await;
+    for (path, heading) in [
+        ("/", "Dashboard"),
+        ("/deployments", "Deployments"),
+        ("/deploy", "Deploy"),
+        ("/approvals", "Approvals"),
+        ("/admin", "Admin"),
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let html = response.text().await.expect("html");
+        assert!(
+            html.contains(&format!("<h1>{heading}</h1>")),
+            "{path}: {html}"
+        );
+    }
+}
