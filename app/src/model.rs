@@ -3,4 +3,5 @@
 pub mod dashboard;
 pub mod deployment;
 pub mod environment;
+pub mod role;
 pub mod time;
