@@ -47,17 +47,20 @@ run_browser_tests() {
   port=$(free_port)
   mkdir -p "$work/$name"
   HOTSWAP_ADDR="127.0.0.1:$port" HOTSWAP_DATA_DIR="$work/$name" HOTSWAP_DATABASE_URL="$database_url" \
+    HOTSWAP_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" \
     HOTSWAP_SITE_ROOT="$SITE" HOTSWAP_LOG=warn "$ROOT/target/debug/hotswap" serve >"$work/$name.log" 2>&1 &
   server_pid=$!
   wait_for_http "http://127.0.0.1:$port/health"
   say "browser tests on $name"
-  if ! (cd end2end && HOTSWAP_E2E_URL="http://127.0.0.1:$port" npx playwright test); then
+  if ! (cd end2end && HOTSWAP_E2E_URL="http://127.0.0.1:$port" HOTSWAP_E2E_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" \
+    npx playwright test); then
     echo "--- server log ($name) ---" >&2; tail -n 50 "$work/$name.log" >&2
     return 1
   fi
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 }
 
+E2E_ADMIN_PASSWORD=end-to-end-admin-password
 run_browser_tests sqlite "sqlite://$work/sqlite/hotswap.db?mode=rwc"
 psql -q -h 127.0.0.1 -p "$pg_port" -U postgres -c "CREATE DATABASE hotswap_e2e" >/dev/null
 run_browser_tests postgres "$pg_url/hotswap_e2e"

@@ -3,3 +3,4 @@
 pub mod dashboard;
 pub mod deployments;
 pub mod environments;
+pub mod session;

@@ -21,8 +21,8 @@ use leptos_router::{
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    admin::AdminPage, approvals::ApprovalsPage, dashboard::DashboardPage, deploy::DeployPage,
-    deployments::DeploymentsPage, not_found::NotFoundPage,
+    account::AccountPage, admin::AdminPage, approvals::ApprovalsPage, dashboard::DashboardPage,
+    deploy::DeployPage, deployments::DeploymentsPage, login::LoginPage, not_found::NotFoundPage,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -60,6 +60,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/deploy") view=DeployPage ssr=SsrMode::Async/>
                     <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

@@ -4,4 +4,5 @@ pub mod dashboard;
 pub mod deployment;
 pub mod environment;
 pub mod role;
+pub mod session;
 pub mod time;

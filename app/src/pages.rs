@@ -1,8 +1,10 @@
 //! One routed page per file.
 
+pub mod account;
 pub mod admin;
 pub mod approvals;
 pub mod dashboard;
 pub mod deploy;
 pub mod deployments;
+pub mod login;
 pub mod not_found;

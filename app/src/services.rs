@@ -10,19 +10,28 @@ use crate::error::AppError;
 use crate::model::dashboard::Dashboard;
 use crate::model::deployment::{DeploymentFilter, DeploymentPage};
 use crate::model::environment::EnvironmentSummary;
+use crate::model::session::Viewer;
 
-/// Read models for the pages.
+/// Read models for the pages, for the signed-in viewer of the request.
 #[async_trait]
 pub trait ReadService: Send + Sync {
+    async fn viewer(&self) -> Result<Option<Viewer>, AppError>;
     async fn dashboard(&self) -> Result<Dashboard, AppError>;
     async fn environments(&self) -> Result<Vec<EnvironmentSummary>, AppError>;
     async fn deployments(&self, filter: DeploymentFilter) -> Result<DeploymentPage, AppError>;
+}
+
+/// The signed-in person's own account.
+#[async_trait]
+pub trait AccountService: Send + Sync {
+    async fn change_password(&self, current: String, new: String) -> Result<(), AppError>;
 }
 
 /// Everything server functions may call, provided as Leptos context.
 #[derive(Clone)]
 pub struct Services {
     pub read: Arc<dyn ReadService>,
+    pub account: Arc<dyn AccountService>,
 }
 
 /// The services of the current request; an error if the server forgot to

@@ -1,4 +1,9 @@
 import { expect, test } from '@playwright/test';
+import { signIn } from './auth';
+
+test.beforeEach(async ({ page }) => {
+  await signIn(page);
+});
 
 test.describe('dashboard', () => {
   test('renders on the server with the environments from the database', async ({ page }) => {

@@ -1,4 +1,9 @@
 import { expect, test } from '@playwright/test';
+import { signIn } from './auth';
+
+test.beforeEach(async ({ page }) => {
+  await signIn(page);
+});
 
 test('an unknown address shows a styled 404 page', async ({ page }) => {
   const response = await page.goto('/no/such/page');
@@ -24,8 +29,8 @@ test('the deployments filter rejects nothing and explains an empty result', asyn
   await expect(page.getByText('No deployments match')).toBeVisible();
 });
 
-test('the API answers unknown routes with a JSON 404', async ({ request }) => {
-  const response = await request.get('/api/v1/no-such-thing');
+test('the API answers unknown routes with a JSON 404', async ({ page }) => {
+  const response = await page.request.get('/api/v1/no-such-thing');
   expect(response.status()).toBe(404);
   expect(await response.json()).toMatchObject({ error: { code: 'not_found' } });
 });

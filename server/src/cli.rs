@@ -25,6 +25,36 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseArgs),
+    /// Manage API tokens from the command line (bootstrap, automation).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it (it is shown only once).
+    Create(TokenCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// Tenant slug the token is bound to.
+    #[arg(long, default_value = "default")]
+    pub tenant: String,
+    /// User the token acts as; it never has more than their role.
+    #[arg(long)]
+    pub user: String,
+    /// A name to recognise the token by, e.g. "ci".
+    #[arg(long)]
+    pub name: String,
+    /// viewer, deployer or admin [default: the user's role]
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Lifetime such as 30d or 12h [default: no expiry]
+    #[arg(long)]
+    pub expires: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Default, Args)]
@@ -64,7 +94,50 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             println!("hotswap: database is up to date");
             Ok(())
         }
+        Command::Token(TokenCommand::Create(args)) => create_token(args).await,
     }
+}
+
+async fn create_token(args: TokenCreateArgs) -> anyhow::Result<()> {
+    use app::model::role::Role;
+
+    let config = Config::from_env(Overrides {
+        addr: None,
+        data_dir: args.database.data_dir,
+    })?;
+    let db = crate::db::connect(&config.database).await?;
+    crate::db::migrate(&db).await?;
+    let role = args
+        .role
+        .as_deref()
+        .map(|r| {
+            Role::parse(r)
+                .with_context(|| format!("--role {r}: expected viewer, deployer or admin"))
+        })
+        .transpose()?;
+    let lifetime = args
+        .expires
+        .as_deref()
+        .map(|e| {
+            crate::domain::token::parse_lifetime(e).map_err(|m| anyhow::anyhow!("--expires: {m}"))
+        })
+        .transpose()?;
+    let created = crate::services::tokens::create_for_member(
+        &db,
+        &args.tenant,
+        &args.user,
+        &args.name,
+        role,
+        lifetime,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{}", created.token);
+    eprintln!(
+        "Created token {:?} ({}) for {} in {}. It is shown only this once.",
+        created.info.name, created.info.role, args.user, args.tenant
+    );
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -3,3 +3,5 @@
 pub mod environment;
 pub mod password;
 pub mod strategy;
+pub mod throttle;
+pub mod token;

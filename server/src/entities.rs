@@ -1,5 +1,7 @@
 //! SeaORM entities: one module per table, mirroring `migrations/`.
 
+pub mod api_tokens;
+pub mod audit_entries;
 pub mod deployments;
 pub mod environments;
 pub mod memberships;

@@ -1,6 +1,8 @@
 //! The HTTP surface: pages, REST API, health, metrics.
 
 pub mod api;
+pub mod audit_trail;
+pub mod auth;
 pub mod error;
 pub mod fallback;
 pub mod health;

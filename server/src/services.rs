@@ -1,10 +1,16 @@
 //! Use cases over the database. Handlers and server functions call these; they
 //! never build queries themselves.
 
+pub mod audit;
+pub mod auth;
 pub mod bootstrap;
 pub mod error;
+pub mod principal;
 pub mod read;
 pub mod tenancy;
+pub mod tenants;
+pub mod tokens;
 pub mod ui;
+pub mod users;
 
 pub use error::ServiceError;

@@ -13,7 +13,7 @@ use crate::http::metrics::HttpMetrics;
 use crate::http::session::DbSessionStore;
 use crate::services::bootstrap::{ensure_initialised, FirstRunAdmin};
 use crate::services::read::ReadModel;
-use crate::services::ui::UiReadService;
+use crate::services::ui::UiService;
 use crate::state::AppState;
 
 pub struct Application {
@@ -55,7 +55,8 @@ impl Application {
             .build();
 
         let services = app::services::Services {
-            read: Arc::new(UiReadService::new(db.clone())),
+            read: Arc::new(UiService),
+            account: Arc::new(UiService),
         };
         let state = AppState {
             leptos_options,

@@ -8,8 +8,6 @@ use sea_orm::DatabaseConnection;
 
 use crate::http::metrics::HttpMetrics;
 use crate::services::read::ReadModel;
-use crate::services::tenancy::{request_tenant, Tenant};
-use crate::services::ServiceError;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -18,10 +16,4 @@ pub struct AppState {
     pub metrics: Arc<HttpMetrics>,
     pub read: ReadModel,
     pub services: app::services::Services,
-}
-
-impl AppState {
-    pub async fn tenant(&self) -> Result<Tenant, ServiceError> {
-        request_tenant(&self.db).await
-    }
 }

@@ -1,14 +1,25 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
+use leptos_router::hooks::use_location;
 
-/// The frame of every page: top bar with the product name and the main
-/// navigation, then the page itself.
+use crate::api::session::get_viewer;
+use crate::model::role::Role;
+use crate::model::session::Viewer;
+
+/// Pages anyone may see without signing in.
+const PUBLIC_PATHS: &[&str] = &["/login"];
+
+/// The frame of every page: top bar with the product name, the main
+/// navigation and the user menu, then the page itself. Visitors who are not
+/// signed in are sent to the login page.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     // Effects run only in the browser, so this flips once the page is hydrated;
     // tests and styles read `data-hydrated`.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
+    let viewer = Resource::new(|| (), |_| get_viewer());
+    let location = use_location();
 
     view! {
         <div class="app" data-hydrated=move || hydrated.get().to_string()>
@@ -18,15 +29,71 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <span class="brand-mark" aria-hidden="true">"⇄"</span>
                     "Hotswap"
                 </a>
-                <nav class="mainnav" aria-label="Main">
-                    <A href="/" exact=true>"Dashboard"</A>
-                    <A href="/deployments">"Deployments"</A>
-                    <A href="/deploy">"Deploy"</A>
-                    <A href="/approvals">"Approvals"</A>
-                    <A href="/admin">"Admin"</A>
-                </nav>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let path = location.pathname.get_untracked();
+                        match viewer.await {
+                            Ok(Some(viewer)) => view! { <SignedInBar viewer/> }.into_any(),
+                            Ok(None) if !PUBLIC_PATHS.contains(&path.as_str()) => {
+                                view! { <SendToLogin next=path/> }.into_any()
+                            }
+                            _ => ().into_any(),
+                        }
+                    })}
+                </Suspense>
             </header>
             <main id="main" class="content">{children()}</main>
         </div>
     }
+}
+
+#[component]
+fn SignedInBar(viewer: Viewer) -> impl IntoView {
+    let is_admin = viewer.role == Role::Admin;
+    view! {
+        <nav class="mainnav" aria-label="Main">
+            <A href="/" exact=true>"Dashboard"</A>
+            <A href="/deployments">"Deployments"</A>
+            <A href="/deploy">"Deploy"</A>
+            <A href="/approvals">"Approvals"</A>
+            {is_admin.then(|| view! { <A href="/admin">"Admin"</A> })}
+        </nav>
+        <div class="usermenu">
+            <span class="tenant" title="Tenant">{viewer.tenant}</span>
+            <a class="user" href="/account">
+                {viewer.username}
+                " · "
+                <span class="role">{viewer.role.label()}</span>
+            </a>
+            <form method="post" action="/api/v1/auth/logout">
+                <button type="submit" class="linkbutton">"Sign out"</button>
+            </form>
+        </div>
+    }
+}
+
+/// Sends a visitor to the login page: a 302 from the server, a location change
+/// in the browser, and a plain link for anything else.
+#[component]
+fn SendToLogin(next: String) -> impl IntoView {
+    let target = format!("/login?next={next}");
+    // Pages answer with a real redirect whatever the client accepts.
+    #[cfg(feature = "ssr")]
+    if let (Some(response), Ok(location)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::HeaderValue::from_str(&target),
+    ) {
+        response.set_status(http::StatusCode::FOUND);
+        response.insert_header(http::header::LOCATION, location);
+    }
+    #[cfg(feature = "hydrate")]
+    {
+        let target = target.clone();
+        Effect::new(move |_| {
+            if let Some(window) = web_sys::window() {
+                let _ = window.location().set_href(&target);
+            }
+        });
+    }
+    view! { <a class="button" href=target>"Sign in"</a> }
 }

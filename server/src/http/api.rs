@@ -1,16 +1,33 @@
-//! The REST API under `/api/v1`.
+//! The REST API under `/api/v1`. Every route is listed here, with the least
+//! role it needs enforced in its service (see `tests/api/rbac.rs`).
 
+mod audit;
+mod auth;
 mod deployments;
 mod environments;
+mod tenants;
+mod tokens;
+mod users;
 
-use axum::routing::get;
+use axum::routing::{delete, get, patch, post};
 use axum::Router;
 
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/me", get(auth::whoami))
+        .route("/auth/password", post(auth::change_password))
+        .route("/auth/tenant", post(auth::switch_tenant))
         .route("/deployments", get(deployments::list))
         .route("/deployments/{id}", get(deployments::show))
         .route("/environments", get(environments::list))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{id}", delete(tokens::revoke))
+        .route("/users", get(users::list).post(users::add))
+        .route("/users/{id}", patch(users::update))
+        .route("/tenants", get(tenants::list).post(tenants::create))
+        .route("/audit", get(audit::list))
 }

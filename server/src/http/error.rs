@@ -117,12 +117,27 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl ApiError {
+    /// This error's body under another status, for the rare answer whose
+    /// status and code differ from the defaults.
+    pub fn with_status(self, status: StatusCode) -> Response {
+        let mut response = self.into_response();
+        *response.status_mut() = status;
+        response
+    }
+}
+
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
         match err {
             ServiceError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             ServiceError::Invalid { field, message } => ApiError::invalid(field, message),
             ServiceError::Conflict(message) => ApiError::Conflict(message),
+            ServiceError::Unauthorized => ApiError::Unauthorized,
+            ServiceError::Forbidden(message) => ApiError::Forbidden(message),
+            ServiceError::TooManyAttempts { retry_after_secs } => {
+                ApiError::TooManyRequests { retry_after_secs }
+            }
             ServiceError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
                 ApiError::Unavailable

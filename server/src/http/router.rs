@@ -10,8 +10,9 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::http::auth::csrf;
 use crate::http::session::{self, DbSessionStore};
-use crate::http::{api, fallback, health, metrics};
+use crate::http::{api, audit_trail, fallback, health, metrics};
 use crate::state::AppState;
 
 pub fn build(state: AppState, sessions: DbSessionStore, secure_cookies: bool) -> Router {
@@ -41,6 +42,13 @@ pub fn build(state: AppState, sessions: DbSessionStore, secure_cookies: bool) ->
         )
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)
+        // Innermost first: audit sees the matched route and the principal;
+        // CSRF refuses before anything runs; metrics time everything.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            audit_trail::record,
+        ))
+        .layer(middleware::from_fn(csrf::protect))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::track,

@@ -60,27 +60,7 @@ pub async fn ensure_initialised(
         Err(err) => return Err(err.into()),
     };
 
-    for (position, template) in default_environments().into_iter().enumerate() {
-        environments::ActiveModel {
-            tenant_id: Set(tenant.id),
-            name: Set(template.name.to_string()),
-            position: Set(position as i32),
-            requires_approval: Set(template.requires_approval),
-            required_approvals: Set(1),
-            allow_self_approval: Set(false),
-            approval_timeout_secs: Set(DEFAULT_APPROVAL_TIMEOUT_SECS),
-            default_strategy: Set(template.default_strategy),
-            analysis: Set(default_analysis()),
-            switch_hook: Set(None),
-            freeze_windows: Set(serde_json::json!([])),
-            active_pool: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-    }
+    create_default_environments(&txn, tenant.id).await?;
 
     let admin = users::ActiveModel {
         username: Set("admin".to_string()),
@@ -124,4 +104,34 @@ fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
         err.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
+}
+
+/// The standard environments of a new tenant: dev, qa, staging, production.
+pub async fn create_default_environments(
+    db: &impl sea_orm::ConnectionTrait,
+    tenant_id: i64,
+) -> Result<(), ServiceError> {
+    let now = Utc::now();
+    for (position, template) in default_environments().into_iter().enumerate() {
+        environments::ActiveModel {
+            tenant_id: Set(tenant_id),
+            name: Set(template.name.to_string()),
+            position: Set(position as i32),
+            requires_approval: Set(template.requires_approval),
+            required_approvals: Set(1),
+            allow_self_approval: Set(false),
+            approval_timeout_secs: Set(DEFAULT_APPROVAL_TIMEOUT_SECS),
+            default_strategy: Set(template.default_strategy),
+            analysis: Set(default_analysis()),
+            switch_hook: Set(None),
+            freeze_windows: Set(serde_json::json!([])),
+            active_pool: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
 }

@@ -13,6 +13,12 @@ pub enum ServiceError {
     },
     #[error("{0}")]
     Conflict(String),
+    #[error("sign in to continue")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
     #[error("the database is unavailable")]
     Unavailable(#[source] DbErr),
     #[error(transparent)]

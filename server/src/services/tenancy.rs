@@ -4,7 +4,7 @@
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select};
 
 use crate::entities::{
-    deployments, environments, memberships, module_versions, modules, nodes, tenants,
+    api_tokens, deployments, environments, memberships, module_versions, modules, nodes, tenants,
 };
 use crate::services::ServiceError;
 
@@ -40,6 +40,7 @@ macro_rules! tenant_owned {
 }
 
 tenant_owned!(
+    api_tokens,
     deployments,
     environments,
     memberships,
@@ -59,10 +60,4 @@ pub async fn find_by_slug(db: &DatabaseConnection, slug: &str) -> Result<Tenant,
             name: t.name,
         })
         .ok_or(ServiceError::NotFound("tenant"))
-}
-
-/// The tenant a request acts in. Until sign-in exists every request acts in
-/// the `default` tenant; credentials will name the tenant here, in one place.
-pub async fn request_tenant(db: &DatabaseConnection) -> Result<Tenant, ServiceError> {
-    find_by_slug(db, DEFAULT_TENANT).await
 }

@@ -17,10 +17,13 @@ use tokio::sync::oneshot;
 
 pub const ADMIN_PASSWORD: &str = "correct-horse-battery-staple";
 
-/// A running Hotswap and a client for it. Stops the server when dropped.
+/// A running Hotswap and a client for it, signed in as the first-run admin.
+/// Stops the server when dropped.
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
+    /// A client without any credentials.
+    pub anonymous: reqwest::Client,
     pub db: DatabaseConnection,
     pub database_url: String,
     _data: TempDir,
@@ -115,18 +118,83 @@ pub async fn spawn_app_on(data: TempDir, database_url: String) -> TestApp {
     tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
     }));
+    let client = sign_in(&address, "admin", ADMIN_PASSWORD).await;
     TestApp {
+        anonymous: browser(&address),
         address,
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("client"),
+        client,
         db,
         database_url,
         _data: data,
         _stop: stop,
     }
 }
+
+/// A client that keeps cookies and sends this site's Origin, like a browser.
+pub fn browser(address: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ORIGIN,
+        reqwest::header::HeaderValue::from_str(address).expect("origin header"),
+    );
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+/// A browser-like client signed in as `username`.
+pub async fn sign_in(address: &str, username: &str, password: &str) -> reqwest::Client {
+    let client = browser(address);
+    let response = client
+        .post(format!("{address}/api/v1/auth/login"))
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .expect("sign-in request");
+    assert_eq!(response.status(), 200, "{username} signs in");
+    client
+}
+
+/// A client carrying a bearer token.
+pub fn bearer(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).expect("header"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+impl TestApp {
+    /// Adds a member with a password to the default tenant; returns their user id.
+    pub async fn add_member(&self, username: &str, role: &str) -> i64 {
+        let response = self
+            .client
+            .post(self.url("/api/v1/users"))
+            .json(&json!({ "username": username, "role": role, "password": MEMBER_PASSWORD }))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), 201, "{username} is added");
+        let body: serde_json::Value = response.json().await.expect("JSON");
+        body["id"].as_i64().expect("id")
+    }
+
+    /// A signed-in client for a member added with [`TestApp::add_member`].
+    pub async fn member_client(&self, username: &str) -> reqwest::Client {
+        sign_in(&self.address, username, MEMBER_PASSWORD).await
+    }
+}
+
+pub const MEMBER_PASSWORD: &str = "members-password-123";
 
 pub async fn tenant_id(db: &DatabaseConnection, slug: &str) -> i64 {
     tenants::Entity::find()

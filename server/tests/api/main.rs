@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod auth;
 mod cli;
 mod deployments;
 mod errors;
@@ -11,3 +12,6 @@ mod first_run;
 mod health;
 mod outage;
 mod pages;
+mod rbac;
+mod tokens;
+mod users;

@@ -1,12 +1,14 @@
 use app::model::deployment::{
     DeploymentFilter, DeploymentPage, DeploymentStatus, DeploymentSummary,
 };
+use app::model::role::Action;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::Deserialize;
 
 use crate::http::error::{ApiError, ApiResult};
+use crate::services::principal::Principal;
 use crate::services::read::MAX_PAGE;
 use crate::state::AppState;
 
@@ -66,20 +68,24 @@ impl ListQuery {
 /// `GET /api/v1/deployments?environment=&module=&status=&cursor=&limit=`: newest first.
 pub async fn list(
     State(state): State<AppState>,
+    principal: Principal,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Json<DeploymentPage>> {
+    principal.require(Action::Read)?;
     let Query(query) = query?;
     let filter = query.parse()?;
-    let tenant = state.tenant().await?;
-    Ok(Json(state.read.deployments(&tenant, &filter).await?))
+    Ok(Json(
+        state.read.deployments(&principal.tenant, &filter).await?,
+    ))
 }
 
 /// `GET /api/v1/deployments/{id}`.
 pub async fn show(
     State(state): State<AppState>,
+    principal: Principal,
     id: Result<Path<i64>, PathRejection>,
 ) -> ApiResult<Json<DeploymentSummary>> {
+    principal.require(Action::Read)?;
     let Path(id) = id.map_err(|_| ApiError::invalid("id", "deployment ids are whole numbers"))?;
-    let tenant = state.tenant().await?;
-    Ok(Json(state.read.deployment(&tenant, id).await?))
+    Ok(Json(state.read.deployment(&principal.tenant, id).await?))
 }

@@ -1,0 +1,77 @@
+use app::model::role::Action;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::http::error::{ApiError, ApiResult};
+use crate::services::audit::{self, AuditFilter, AuditPage};
+use crate::services::principal::Principal;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    actor: Option<String>,
+    action: Option<String>,
+    outcome: Option<String>,
+    since: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /api/v1/audit?actor=&action=&outcome=&since=&cursor=&limit=` (Admin).
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> ApiResult<Json<AuditPage>> {
+    principal.require(Action::ReadAudit)?;
+    let Query(q) = query?;
+    let some = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let outcome = some(q.outcome);
+    if let Some(o) = &outcome {
+        if !["success", "failure", "denied"].contains(&o.as_str()) {
+            return Err(ApiError::invalid(
+                "outcome",
+                "one of success, failure, denied",
+            ));
+        }
+    }
+    let since = some(q.since)
+        .map(|s| {
+            DateTime::parse_from_rfc3339(&s)
+                .map(|d| d.with_timezone(&Utc))
+                .map_err(|_| {
+                    ApiError::invalid("since", "an RFC 3339 time, e.g. 2026-11-24T10:00:00Z")
+                })
+        })
+        .transpose()?;
+    let cursor = some(q.cursor)
+        .map(|c| {
+            c.parse::<i64>().ok().filter(|c| *c > 0).ok_or_else(|| {
+                ApiError::invalid("cursor", "cursor must be a positive whole number")
+            })
+        })
+        .transpose()?;
+    let limit = some(q.limit)
+        .map(|l| {
+            l.parse::<u64>()
+                .ok()
+                .filter(|l| (1..=200).contains(l))
+                .ok_or_else(|| ApiError::invalid("limit", "limit must be between 1 and 200"))
+        })
+        .transpose()?
+        .unwrap_or(50);
+    let filter = AuditFilter {
+        actor: some(q.actor),
+        action: some(q.action),
+        outcome,
+        since,
+        cursor,
+        limit,
+    };
+    Ok(Json(
+        audit::list(&state.db, &principal.tenant, &filter).await?,
+    ))
+}

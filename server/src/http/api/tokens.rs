@@ -1,0 +1,71 @@
+use app::model::role::Role;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+
+use crate::domain::token::parse_lifetime;
+use crate::http::error::{ApiError, ApiResult};
+use crate::services::principal::Principal;
+use crate::services::tokens::{self, CreatedToken, NewToken, TokenInfo};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct CreateToken {
+    name: String,
+    role: Option<String>,
+    /// e.g. "30d"; absent means no expiry.
+    expires: Option<String>,
+}
+
+/// `POST /api/v1/tokens` → 201 with the secret, shown once.
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Result<Json<CreateToken>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+    let Json(body) = body?;
+    let role = body
+        .role
+        .as_deref()
+        .map(|r| {
+            Role::parse(r)
+                .ok_or_else(|| ApiError::invalid("role", "one of viewer, deployer, admin"))
+        })
+        .transpose()?;
+    let lifetime = body
+        .expires
+        .as_deref()
+        .map(|e| parse_lifetime(e).map_err(|m| ApiError::invalid("expires", m)))
+        .transpose()?;
+    let created = tokens::create(
+        &state.db,
+        &principal,
+        NewToken {
+            name: body.name,
+            role,
+            lifetime,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// `GET /api/v1/tokens`.
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<Vec<TokenInfo>>> {
+    Ok(Json(tokens::list(&state.db, &principal).await?))
+}
+
+/// `DELETE /api/v1/tokens/{id}`: revokes it at once.
+pub async fn revoke(
+    State(state): State<AppState>,
+    principal: Principal,
+    id: Result<Path<i64>, PathRejection>,
+) -> ApiResult<Json<TokenInfo>> {
+    let Path(id) = id.map_err(|_| ApiError::invalid("id", "token ids are whole numbers"))?;
+    Ok(Json(tokens::revoke(&state.db, &principal, id).await?))
+}

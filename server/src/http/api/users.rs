@@ -1,0 +1,75 @@
+use app::model::role::Role;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+
+use crate::http::error::{ApiError, ApiResult};
+use crate::services::principal::Principal;
+use crate::services::users::{self, AddedMember, Member, MemberChange, NewMember};
+use crate::state::AppState;
+
+fn role(text: &str) -> Result<Role, ApiError> {
+    Role::parse(text).ok_or_else(|| ApiError::invalid("role", "one of viewer, deployer, admin"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AddUser {
+    username: String,
+    email: Option<String>,
+    role: String,
+    password: Option<String>,
+}
+
+/// `GET /api/v1/users`: the members of the caller's tenant.
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<Vec<Member>>> {
+    Ok(Json(users::list(&state.db, &principal).await?))
+}
+
+/// `POST /api/v1/users`: a new local user, a pre-registered single sign-on
+/// user (email, no password), or an existing user added to this tenant.
+pub async fn add(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Result<Json<AddUser>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<AddedMember>)> {
+    let Json(body) = body?;
+    let new = NewMember {
+        role: role(&body.role)?,
+        username: body.username,
+        email: body.email.filter(|e| !e.trim().is_empty()),
+        password: body.password.filter(|p| !p.is_empty()),
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(users::add(&state.db, &principal, new).await?),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UpdateUser {
+    role: Option<String>,
+    disabled: Option<bool>,
+}
+
+/// `PATCH /api/v1/users/{id}` `{role?, disabled?}`.
+pub async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<UpdateUser>, JsonRejection>,
+) -> ApiResult<Json<Member>> {
+    let Path(id) = id.map_err(|_| ApiError::invalid("id", "user ids are whole numbers"))?;
+    let Json(body) = body?;
+    let change = MemberChange {
+        role: body.role.as_deref().map(role).transpose()?,
+        disabled: body.disabled,
+    };
+    Ok(Json(
+        users::update(&state.db, &principal, id, change).await?,
+    ))
+}

@@ -1,0 +1,150 @@
+//! The append-only audit trail. Nothing here updates or deletes.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::entities::audit_entries;
+use crate::services::tenancy::Tenant;
+use crate::services::ServiceError;
+
+/// One thing that happened, about to be recorded.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub tenant_id: Option<i64>,
+    pub actor_user_id: Option<i64>,
+    /// The username, or `anonymous` / `system`.
+    pub actor: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub source_ip: Option<String>,
+    /// `success`, `failure` or `denied`.
+    pub outcome: &'static str,
+    pub details: Value,
+}
+
+pub async fn record(db: &DatabaseConnection, entry: AuditRecord) -> Result<(), ServiceError> {
+    audit_entries::ActiveModel {
+        tenant_id: Set(entry.tenant_id),
+        actor_user_id: Set(entry.actor_user_id),
+        actor: Set(entry.actor),
+        action: Set(entry.action),
+        target: Set(entry.target),
+        source_ip: Set(entry.source_ip),
+        outcome: Set(entry.outcome.to_string()),
+        details: Set(entry.details),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Which entries to list, newest first.
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub outcome: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub cursor: Option<i64>,
+    pub limit: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub source_ip: Option<String>,
+    pub outcome: String,
+    pub details: Value,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditPage {
+    pub items: Vec<AuditEntry>,
+    pub next_cursor: Option<i64>,
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    tenant: &Tenant,
+    filter: &AuditFilter,
+) -> Result<AuditPage, ServiceError> {
+    let mut query =
+        audit_entries::Entity::find().filter(audit_entries::Column::TenantId.eq(tenant.id));
+    if let Some(actor) = &filter.actor {
+        query = query.filter(audit_entries::Column::Actor.eq(actor.as_str()));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(audit_entries::Column::Action.contains(action.as_str()));
+    }
+    if let Some(outcome) = &filter.outcome {
+        query = query.filter(audit_entries::Column::Outcome.eq(outcome.as_str()));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(audit_entries::Column::CreatedAt.gte(since));
+    }
+    if let Some(cursor) = filter.cursor {
+        query = query.filter(audit_entries::Column::Id.lt(cursor));
+    }
+    let mut rows = query
+        .order_by_desc(audit_entries::Column::Id)
+        .limit(filter.limit + 1)
+        .all(db)
+        .await?;
+    let next_cursor = if rows.len() as u64 > filter.limit {
+        rows.truncate(filter.limit as usize);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok(AuditPage {
+        items: rows
+            .into_iter()
+            .map(|r| AuditEntry {
+                id: r.id,
+                actor: r.actor,
+                action: r.action,
+                target: r.target,
+                source_ip: r.source_ip,
+                outcome: r.outcome,
+                details: r.details,
+                created_at: r.created_at,
+            })
+            .collect(),
+        next_cursor,
+    })
+}
+
+/// Times of failed `action` attempts on `column = value` since the last success there.
+pub async fn failures_since_success(
+    db: &DatabaseConnection,
+    action: &str,
+    column: audit_entries::Column,
+    value: &str,
+    window_start: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>, ServiceError> {
+    let rows = audit_entries::Entity::find()
+        .filter(audit_entries::Column::Action.eq(action))
+        .filter(column.eq(value))
+        .filter(audit_entries::Column::CreatedAt.gte(window_start))
+        .order_by_desc(audit_entries::Column::Id)
+        .limit(200)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .take_while(|r| r.outcome != "success")
+        .filter(|r| r.outcome == "failure")
+        .map(|r| r.created_at)
+        .collect())
+}

@@ -1,0 +1,229 @@
+//! Signing in with a password, and turning a session or a token back into a
+//! [`Principal`] on every request.
+
+use app::model::role::Role;
+use chrono::{Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
+};
+use serde_json::json;
+
+use crate::domain::throttle::{ThrottlePolicy, PER_ACCOUNT, PER_ADDRESS};
+use crate::domain::{password, token};
+use crate::entities::{api_tokens, audit_entries, memberships, tenants, users};
+use crate::services::audit::{self, AuditRecord};
+use crate::services::principal::{Credential, Principal};
+use crate::services::tenancy::Tenant;
+use crate::services::ServiceError;
+
+pub const LOGIN_ACTION: &str = "auth.login";
+
+/// A successful sign-in: who, and the tenant they land in.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user_id: i64,
+    pub tenant_id: i64,
+    pub must_change_password: bool,
+}
+
+/// Checks a username and password, throttled per account and per address, and
+/// audits the attempt whatever its outcome.
+pub async fn sign_in(
+    db: &DatabaseConnection,
+    username: &str,
+    password_text: &str,
+    source_ip: Option<String>,
+) -> Result<SignedIn, ServiceError> {
+    let username = username.trim();
+    let attempt = |outcome: &'static str,
+                   user: Option<&users::Model>,
+                   tenant_id: Option<i64>,
+                   reason: &str| AuditRecord {
+        tenant_id,
+        actor_user_id: user.map(|u| u.id),
+        actor: username.to_string(),
+        action: LOGIN_ACTION.to_string(),
+        target: Some(username.to_string()),
+        source_ip: source_ip.clone(),
+        outcome,
+        details: json!({ "method": "password", "reason": reason }),
+    };
+
+    let now = Utc::now();
+    let mut wait = throttle(db, &PER_ACCOUNT, audit_entries::Column::Target, username).await?;
+    if let Some(ip) = &source_ip {
+        wait = wait.max(throttle(db, &PER_ADDRESS, audit_entries::Column::SourceIp, ip).await?);
+    }
+    if let Some(wait) = wait {
+        audit::record(db, attempt("denied", None, None, "throttled")).await?;
+        return Err(ServiceError::TooManyAttempts {
+            retry_after_secs: wait.num_seconds().max(1) as u64,
+        });
+    }
+
+    let user = users::Entity::find()
+        .filter(users::Column::Username.eq(username))
+        .one(db)
+        .await?;
+    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+    let given = password_text.to_string();
+    // Verify even for unknown users, so timing does not reveal which exist.
+    let matches = tokio::task::spawn_blocking(move || match stored {
+        Some(hash) => password::verify(&given, &hash),
+        None => {
+            let _ = password::verify(&given, DUMMY_HASH);
+            false
+        }
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("password check panicked: {e}"))?;
+
+    let tenant_id = match &user {
+        Some(u) => first_tenant(db, u.id).await?,
+        None => None,
+    };
+    let Some(user) = user.filter(|_| matches) else {
+        // Recorded in the account's tenant, so its admins see attacks on it.
+        audit::record(
+            db,
+            attempt("failure", None, tenant_id, "wrong username or password"),
+        )
+        .await?;
+        return Err(ServiceError::Unauthorized);
+    };
+    if user.disabled {
+        audit::record(
+            db,
+            attempt("failure", Some(&user), tenant_id, "account disabled"),
+        )
+        .await?;
+        return Err(ServiceError::Forbidden("this account is disabled".into()));
+    }
+    let Some(tenant_id) = tenant_id else {
+        audit::record(
+            db,
+            attempt("failure", Some(&user), None, "no tenant membership"),
+        )
+        .await?;
+        return Err(ServiceError::Forbidden(
+            "this account belongs to no tenant yet".into(),
+        ));
+    };
+
+    audit::record(db, attempt("success", Some(&user), Some(tenant_id), "")).await?;
+    let must_change_password = user.must_change_password;
+    let user_id = user.id;
+    let mut active = user.into_active_model();
+    active.last_login_at = Set(Some(now));
+    active.update(db).await?;
+    Ok(SignedIn {
+        user_id,
+        tenant_id,
+        must_change_password,
+    })
+}
+
+async fn throttle(
+    db: &DatabaseConnection,
+    policy: &ThrottlePolicy,
+    column: audit_entries::Column,
+    value: &str,
+) -> Result<Option<Duration>, ServiceError> {
+    let now = Utc::now();
+    let failures =
+        audit::failures_since_success(db, LOGIN_ACTION, column, value, now - policy.window).await?;
+    Ok(policy.wait(&failures, now))
+}
+
+async fn first_tenant(db: &DatabaseConnection, user_id: i64) -> Result<Option<i64>, ServiceError> {
+    Ok(memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user_id))
+        .order_by_asc(memberships::Column::Id)
+        .one(db)
+        .await?
+        .map(|m| m.tenant_id))
+}
+
+/// The principal behind a session, or `None` when the user was disabled or
+/// lost their membership since signing in.
+pub async fn principal_for_user(
+    db: &DatabaseConnection,
+    user_id: i64,
+    tenant_id: i64,
+    credential: Credential,
+    role_cap: Option<Role>,
+) -> Result<Option<Principal>, ServiceError> {
+    let Some(user) = users::Entity::find_by_id(user_id).one(db).await? else {
+        return Ok(None);
+    };
+    if user.disabled {
+        return Ok(None);
+    }
+    let membership = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user_id))
+        .filter(memberships::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?;
+    let Some(role) = membership.and_then(|m| Role::parse(&m.role)) else {
+        return Ok(None);
+    };
+    let Some(tenant) = tenants::Entity::find_by_id(tenant_id).one(db).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Principal {
+        user_id,
+        username: user.username,
+        tenant: Tenant {
+            id: tenant.id,
+            slug: tenant.slug,
+            name: tenant.name,
+        },
+        // A token never acts above its creator's current role.
+        role: role_cap.map_or(role, |cap| cap.min(role)),
+        is_platform_admin: user.is_platform_admin,
+        credential,
+    }))
+}
+
+/// The principal behind a bearer token, or `None` for an unknown, revoked or
+/// expired one. Records when it was last used.
+pub async fn principal_for_token(
+    db: &DatabaseConnection,
+    secret: &str,
+) -> Result<Option<Principal>, ServiceError> {
+    let Some(row) = api_tokens::Entity::find()
+        .filter(api_tokens::Column::TokenHash.eq(token::hash(secret)))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let now = Utc::now();
+    if row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= now) {
+        return Ok(None);
+    }
+    let principal = principal_for_user(
+        db,
+        row.user_id,
+        row.tenant_id,
+        Credential::Token { id: row.id },
+        Role::parse(&row.role),
+    )
+    .await?;
+    // One write a minute at most, not one per request.
+    if principal.is_some()
+        && row
+            .last_used_at
+            .is_none_or(|at| now - at > Duration::minutes(1))
+    {
+        let mut active = row.into_active_model();
+        active.last_used_at = Set(Some(now));
+        active.update(db).await?;
+    }
+    Ok(principal)
+}
+
+/// An argon2id hash of a random string, verified against for unknown users.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Mr0jr7vGC2Z5rXh6ryWq0uF6kG4w0t6xv9Qyq3kD0QY";

@@ -1,0 +1,302 @@
+//! Members of a tenant: list, invite or add, change role, disable.
+
+use app::model::role::{Action, Role};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
+use serde::Serialize;
+
+use crate::domain::password;
+use crate::entities::{memberships, users};
+use crate::services::principal::Principal;
+use crate::services::tenancy::scoped;
+use crate::services::{tokens, ServiceError};
+
+#[derive(Debug, Serialize)]
+pub struct Member {
+    pub id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub disabled: bool,
+    pub must_change_password: bool,
+    pub sign_in: &'static str,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+/// A new member, or an existing user added to this tenant.
+pub struct NewMember {
+    pub username: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AddedMember {
+    #[serde(flatten)]
+    pub member: Member,
+    /// A generated temporary password, shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temporary_password: Option<String>,
+}
+
+pub fn validate_username(name: &str) -> Result<String, ServiceError> {
+    let name = name.trim();
+    let ok = (2..=64).contains(&name.chars().count())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if ok {
+        Ok(name.to_string())
+    } else {
+        Err(ServiceError::invalid(
+            "username",
+            "2 to 64 characters: letters, digits, '.', '_', '-' or '@'",
+        ))
+    }
+}
+
+pub fn validate_email(email: &str) -> Result<String, ServiceError> {
+    let email = email.trim();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+        });
+    if valid {
+        Ok(email.to_lowercase())
+    } else {
+        Err(ServiceError::invalid("email", "not an email address"))
+    }
+}
+
+pub fn validate_password(password: &str) -> Result<(), ServiceError> {
+    if password.chars().count() < 12 {
+        return Err(ServiceError::invalid(
+            "password",
+            "use at least 12 characters",
+        ));
+    }
+    if password.chars().count() > 1024 {
+        return Err(ServiceError::invalid(
+            "password",
+            "use at most 1024 characters",
+        ));
+    }
+    Ok(())
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    principal: &Principal,
+) -> Result<Vec<Member>, ServiceError> {
+    principal.require(Action::ManageUsers)?;
+    let members = scoped::<memberships::Entity>(&principal.tenant)
+        .order_by_asc(memberships::Column::Id)
+        .all(db)
+        .await?;
+    let people: std::collections::HashMap<i64, users::Model> = users::Entity::find()
+        .filter(users::Column::Id.is_in(members.iter().map(|m| m.user_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    Ok(members
+        .into_iter()
+        .filter_map(|m| Some(member(people.get(&m.user_id)?.clone(), &m.role)))
+        .collect())
+}
+
+pub async fn add(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    new: NewMember,
+) -> Result<AddedMember, ServiceError> {
+    principal.require(Action::ManageUsers)?;
+    let username = validate_username(&new.username)?;
+    let email = new.email.as_deref().map(validate_email).transpose()?;
+    if let Some(p) = &new.password {
+        validate_password(p)?;
+    }
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    let existing = users::Entity::find()
+        .filter(users::Column::Username.eq(username.as_str()))
+        .one(&txn)
+        .await?;
+    let (user, temporary_password) = match existing {
+        Some(user) => (user, None),
+        None => {
+            // No password and an email: a pre-registered single sign-on user.
+            // No password and no email: a generated temporary password.
+            let temporary = (new.password.is_none() && email.is_none()).then(password::generate);
+            let secret = new.password.clone().or(temporary.clone());
+            let hash = match secret {
+                Some(s) => Some(
+                    tokio::task::spawn_blocking(move || password::hash(&s))
+                        .await
+                        .map_err(|e| anyhow::anyhow!("hashing panicked: {e}"))?
+                        .map_err(anyhow::Error::new)?,
+                ),
+                None => None,
+            };
+            let user = users::ActiveModel {
+                username: Set(username.clone()),
+                email: Set(email.clone()),
+                display_name: Set(None),
+                must_change_password: Set(hash.is_some()),
+                password_hash: Set(hash),
+                oidc_issuer: Set(None),
+                oidc_subject: Set(None),
+                is_platform_admin: Set(false),
+                disabled: Set(false),
+                last_login_at: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            (user, temporary)
+        }
+    };
+    let already = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user.id))
+        .filter(memberships::Column::TenantId.eq(principal.tenant.id))
+        .one(&txn)
+        .await?;
+    if already.is_some() {
+        return Err(ServiceError::Conflict(format!(
+            "{username} is already a member of {}",
+            principal.tenant.slug
+        )));
+    }
+    memberships::ActiveModel {
+        tenant_id: Set(principal.tenant.id),
+        user_id: Set(user.id),
+        role: Set(new.role.as_str().to_string()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(AddedMember {
+        member: member(user, new.role.as_str()),
+        temporary_password,
+    })
+}
+
+pub struct MemberChange {
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    user_id: i64,
+    change: MemberChange,
+) -> Result<Member, ServiceError> {
+    principal.require(Action::ManageUsers)?;
+    let membership = scoped::<memberships::Entity>(&principal.tenant)
+        .filter(memberships::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound("user"))?;
+    if user_id == principal.user_id
+        && (change.disabled == Some(true) || change.role.is_some_and(|r| r < Role::Admin))
+    {
+        return Err(ServiceError::Conflict(
+            "you cannot disable or demote yourself; ask another admin".into(),
+        ));
+    }
+    let mut user = users::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound("user"))?;
+    let txn = db.begin().await?;
+    let mut role = membership.role.clone();
+    if let Some(new_role) = change.role {
+        role = new_role.as_str().to_string();
+        let mut active = membership.into_active_model();
+        active.role = Set(role.clone());
+        active.update(&txn).await?;
+    }
+    if let Some(disabled) = change.disabled {
+        let mut active = user.into_active_model();
+        active.disabled = Set(disabled);
+        active.updated_at = Set(Utc::now());
+        user = active.update(&txn).await?;
+    }
+    txn.commit().await?;
+    if change.disabled == Some(true) {
+        // Sessions end at their next request (the user is re-read on each);
+        // tokens end now.
+        tokens::revoke_all_of_user(db, user_id).await?;
+    }
+    Ok(member(user, &role))
+}
+
+fn member(user: users::Model, role: &str) -> Member {
+    Member {
+        sign_in: match (&user.password_hash, &user.oidc_subject) {
+            (Some(_), Some(_)) => "password, single sign-on",
+            (Some(_), None) => "password",
+            (None, _) => "single sign-on",
+        },
+        id: user.id,
+        username: user.username,
+        email: user.email,
+        role: Role::parse(role).unwrap_or(Role::Viewer),
+        disabled: user.disabled,
+        must_change_password: user.must_change_password,
+        last_login_at: user.last_login_at,
+    }
+}
+
+/// Changes one's own password, given the current one.
+pub async fn change_password(
+    db: &DatabaseConnection,
+    user_id: i64,
+    current: &str,
+    new: &str,
+) -> Result<(), ServiceError> {
+    validate_password(new)?;
+    let user = users::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::Unauthorized)?;
+    let stored = user.password_hash.clone().unwrap_or_default();
+    let (current, new) = (current.to_string(), new.to_string());
+    let (ok, hash) = tokio::task::spawn_blocking(move || {
+        (password::verify(&current, &stored), password::hash(&new))
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("hashing panicked: {e}"))?;
+    if !ok {
+        return Err(ServiceError::invalid(
+            "current_password",
+            "the current password is wrong",
+        ));
+    }
+    let mut active = user.into_active_model();
+    active.password_hash = Set(Some(hash.map_err(anyhow::Error::new)?));
+    active.must_change_password = Set(false);
+    active.updated_at = Set(Utc::now());
+    active.update(db).await?;
+    Ok(())
+}
+
+pub async fn must_change_password(
+    db: &DatabaseConnection,
+    user_id: i64,
+) -> Result<bool, ServiceError> {
+    Ok(users::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .is_some_and(|u| u.must_change_password))
+}

@@ -1,0 +1,224 @@
+use serde_json::{json, Value};
+
+use crate::helpers::{browser, spawn_app, ADMIN_PASSWORD};
+
+/// The admin signs in with a password and the API knows who they are.
+#[tokio::test]
+async fn signing_in_starts_a_session_that_knows_the_user() {
+    let app = spawn_app().await;
+    let me: Value = app.get("/api/v1/auth/me").await.json().await.expect("JSON");
+    assert_eq!(me["username"], "admin");
+    assert_eq!(me["tenant"], "default");
+    assert_eq!(me["role"], "admin");
+    assert_eq!(me["tenants"][0]["slug"], "default");
+}
+
+/// Without credentials the API answers 401 and pages send visitors to sign in.
+#[tokio::test]
+async fn visitors_must_sign_in() {
+    let app = spawn_app().await;
+    let response = app
+        .anonymous
+        .get(app.url("/api/v1/deployments"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 401);
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["error"]["code"], "unauthorized");
+
+    let response = app
+        .anonymous
+        .get(app.url("/deployments"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 302);
+    assert_eq!(
+        response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok()),
+        Some("/login?next=/deployments")
+    );
+    let login = app
+        .anonymous
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(login.status(), 200);
+    assert!(login
+        .text()
+        .await
+        .expect("html")
+        .contains("Sign in to Hotswap"));
+}
+
+/// A wrong password is refused with 401, and the attempt is in the audit log.
+#[tokio::test]
+async fn wrong_passwords_are_refused_and_audited() {
+    let app = spawn_app().await;
+    let response = app
+        .anonymous
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({ "username": "admin", "password": "not the password" }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 401);
+
+    let audit: Value = app
+        .get("/api/v1/audit?action=auth.login")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let outcomes: Vec<_> = audit["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(outcomes.contains(&"failure".to_string()), "{audit}");
+    assert!(outcomes.contains(&"success".to_string()), "{audit}");
+    let failure = audit["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|e| e["outcome"] == "failure")
+        .expect("a failure");
+    assert_eq!(failure["source_ip"], "127.0.0.1");
+}
+
+/// Repeated failures lock the account for a while: 429 with Retry-After, even
+/// for the right password.
+#[tokio::test]
+async fn repeated_failures_lock_the_account() {
+    let app = spawn_app().await;
+    let client = browser(&app.address);
+    let attempt = |password: &'static str| {
+        let client = client.clone();
+        let url = app.url("/api/v1/auth/login");
+        async move {
+            client
+                .post(url)
+                .json(&json!({ "username": "admin", "password": password }))
+                .send()
+                .await
+                .expect("sent")
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt("wrong password").await.status(), 401);
+    }
+    let locked = attempt(ADMIN_PASSWORD).await;
+    assert_eq!(locked.status(), 429);
+    let retry: u64 = locked
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=30).contains(&retry), "{retry}");
+}
+
+/// Signing out ends the session.
+#[tokio::test]
+async fn signing_out_ends_the_session() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 204);
+    assert_eq!(app.get("/api/v1/auth/me").await.status(), 401);
+}
+
+/// The login page's form works without JavaScript: redirects on success and failure.
+#[tokio::test]
+async fn the_login_form_redirects() {
+    let app = spawn_app().await;
+    let client = browser(&app.address);
+    let response = client
+        .post(app.url("/api/v1/auth/login"))
+        .form(&[
+            ("username", "admin"),
+            ("password", "nope"),
+            ("next", "/admin"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 303);
+    let location = response.headers()["location"]
+        .to_str()
+        .expect("text")
+        .to_string();
+    assert!(location.starts_with("/login?error=invalid"), "{location}");
+
+    let response = client
+        .post(app.url("/api/v1/auth/login"))
+        .form(&[
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("next", "//evil.example/"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/", "no open redirects");
+    assert_eq!(
+        client
+            .get(app.url("/api/v1/auth/me"))
+            .send()
+            .await
+            .expect("sent")
+            .status(),
+        200
+    );
+}
+
+/// A cookie-authenticated mutation from another site is refused; the same
+/// request from the site itself, or with a bearer token, goes through.
+#[tokio::test]
+async fn cross_site_mutations_are_refused() {
+    let app = spawn_app().await;
+    let evil = app
+        .client
+        .post(app.url("/api/v1/tokens"))
+        .header("origin", "https://evil.example")
+        .json(&json!({ "name": "stolen" }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(evil.status(), 403);
+    let body: Value = evil.json().await.expect("JSON");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("cross-site"));
+
+    let same = app
+        .client
+        .post(app.url("/api/v1/tokens"))
+        .json(&json!({ "name": "mine" }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(same.status(), 201);
+    let token = same.json::<Value>().await.expect("JSON")["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let with_token = crate::helpers::bearer(&token)
+        .post(app.url("/api/v1/tokens"))
+        .json(&json!({ "name": "from-ci" }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(with_token.status(), 201);
+}

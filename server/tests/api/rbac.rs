@@ -1,0 +1,237 @@
+//! Every `/api/v1` route × every kind of caller, against the matrix of SPEC §7.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{seed_deployment, sign_in, spawn_app, MEMBER_PASSWORD};
+
+/// (method, route template, path, body, expected statuses for
+/// [anonymous, viewer, deployer, admin, admin of another tenant]).
+/// `{n}` in a body becomes the caller's index, so creations do not collide.
+type Case = (&'static str, &'static str, String, Option<Value>, [u16; 5]);
+
+/// The routes registered in `src/http/api.rs`, read from its source so that a
+/// new route without a row here fails this test.
+fn registered_routes() -> Vec<(String, String)> {
+    let source = include_str!("../../src/http/api.rs");
+    let mut routes = Vec::new();
+    for chunk in source.split(".route(\"").skip(1) {
+        let (path, rest) = chunk.split_once('"').expect("a quoted path");
+        let call = rest.split(")\n").next().unwrap_or(rest);
+        for method in ["get", "post", "patch", "put", "delete"] {
+            if call.contains(&format!("{method}(")) {
+                routes.push((method.to_uppercase(), format!("/api/v1{path}")));
+            }
+        }
+    }
+    routes
+}
+
+#[tokio::test]
+async fn every_route_enforces_the_role_matrix() {
+    let app = spawn_app().await;
+    let tenant = app.default_tenant().await;
+    let deployment = seed_deployment(&app.db, tenant, "billing", "1.0.0", "dev", "succeeded").await;
+    app.add_member("vic", "viewer").await;
+    let dora = app.add_member("dora", "deployer").await;
+    let token: Value = app
+        .client
+        .post(app.url("/api/v1/tokens"))
+        .json(&json!({ "name": "fixture" }))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    let token_id = token["id"].as_i64().expect("id");
+
+    // Another tenant with its own admin, otto.
+    let other = crate::helpers::browser(&app.address);
+    let other = {
+        let admin = sign_in(&app.address, "admin", crate::helpers::ADMIN_PASSWORD).await;
+        let created = admin
+            .post(app.url("/api/v1/tenants"))
+            .json(&json!({ "slug": "acme", "name": "Acme" }))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(created.status(), 201);
+        admin
+            .post(app.url("/api/v1/auth/tenant"))
+            .json(&json!({ "tenant": "acme" }))
+            .send()
+            .await
+            .expect("sent");
+        let added = admin
+            .post(app.url("/api/v1/users"))
+            .json(&json!({ "username": "otto", "role": "admin", "password": MEMBER_PASSWORD }))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(added.status(), 201);
+        drop(other);
+        "otto"
+    };
+
+    let cases: Vec<Case> = vec![
+        (
+            "POST",
+            "/api/v1/auth/login",
+            "/api/v1/auth/login".into(),
+            Some(json!({})),
+            [400; 5],
+        ),
+        (
+            "POST",
+            "/api/v1/auth/logout",
+            "/api/v1/auth/logout".into(),
+            None,
+            [204; 5],
+        ),
+        (
+            "GET",
+            "/api/v1/auth/me",
+            "/api/v1/auth/me".into(),
+            None,
+            [401, 200, 200, 200, 200],
+        ),
+        (
+            "POST",
+            "/api/v1/auth/password",
+            "/api/v1/auth/password".into(),
+            Some(json!({ "current_password": "x", "new_password": "short" })),
+            [401, 422, 422, 422, 422],
+        ),
+        (
+            "POST",
+            "/api/v1/auth/tenant",
+            "/api/v1/auth/tenant".into(),
+            Some(json!({ "tenant": "nowhere" })),
+            [401, 404, 404, 404, 404],
+        ),
+        (
+            "GET",
+            "/api/v1/deployments",
+            "/api/v1/deployments".into(),
+            None,
+            [401, 200, 200, 200, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/deployments/{id}",
+            format!("/api/v1/deployments/{deployment}"),
+            None,
+            [401, 200, 200, 200, 404],
+        ),
+        (
+            "GET",
+            "/api/v1/environments",
+            "/api/v1/environments".into(),
+            None,
+            [401, 200, 200, 200, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/tokens",
+            "/api/v1/tokens".into(),
+            None,
+            [401, 403, 403, 200, 200],
+        ),
+        (
+            "POST",
+            "/api/v1/tokens",
+            "/api/v1/tokens".into(),
+            Some(json!({ "name": "t{n}" })),
+            [401, 403, 403, 201, 201],
+        ),
+        (
+            "DELETE",
+            "/api/v1/tokens/{id}",
+            format!("/api/v1/tokens/{token_id}"),
+            None,
+            [401, 403, 403, 200, 404],
+        ),
+        (
+            "GET",
+            "/api/v1/users",
+            "/api/v1/users".into(),
+            None,
+            [401, 403, 403, 200, 200],
+        ),
+        (
+            "POST",
+            "/api/v1/users",
+            "/api/v1/users".into(),
+            Some(json!({ "username": "new{n}", "role": "viewer", "password": MEMBER_PASSWORD })),
+            [401, 403, 403, 201, 201],
+        ),
+        (
+            "PATCH",
+            "/api/v1/users/{id}",
+            format!("/api/v1/users/{dora}"),
+            Some(json!({ "role": "deployer" })),
+            [401, 403, 403, 200, 404],
+        ),
+        (
+            "GET",
+            "/api/v1/tenants",
+            "/api/v1/tenants".into(),
+            None,
+            [401, 200, 200, 200, 200],
+        ),
+        (
+            "POST",
+            "/api/v1/tenants",
+            "/api/v1/tenants".into(),
+            Some(json!({ "slug": "t{n}-co", "name": "T" })),
+            [401, 403, 403, 201, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/audit",
+            "/api/v1/audit".into(),
+            None,
+            [401, 403, 403, 200, 200],
+        ),
+    ];
+
+    let mut missing = Vec::new();
+    for (method, route) in registered_routes() {
+        if !cases.iter().any(|c| c.0 == method && c.1 == route) {
+            missing.push(format!("{method} {route}"));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "routes without an RBAC row: {missing:?}"
+    );
+
+    let callers = [None, Some("vic"), Some("dora"), Some("admin"), Some(other)];
+    let mut failures = Vec::new();
+    for (method, _, path, body, expected) in &cases {
+        for (n, (caller, want)) in callers.iter().zip(expected).enumerate() {
+            // A fresh session per request, so logging out in one row changes no other.
+            let client = match caller {
+                None => crate::helpers::browser(&app.address),
+                Some("admin") => {
+                    sign_in(&app.address, "admin", crate::helpers::ADMIN_PASSWORD).await
+                }
+                Some(name) => sign_in(&app.address, name, MEMBER_PASSWORD).await,
+            };
+            let mut request = client.request(method.parse().expect("method"), app.url(path));
+            if let Some(body) = body {
+                let text = body.to_string().replace("{n}", &n.to_string());
+                request = request
+                    .header("content-type", "application/json")
+                    .body(text);
+            }
+            let status = request.send().await.expect("sent").status().as_u16();
+            if status != *want {
+                failures.push(format!(
+                    "{method} {path} as {caller:?}: {status}, expected {want}"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
