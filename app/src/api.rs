@@ -1,5 +1,6 @@
 //! Server functions, one per file: read input, call a service, return.
 
+pub mod admin;
 pub mod dashboard;
 pub mod deployments;
 pub mod environments;

@@ -1,8 +1,10 @@
 //! Types shared by the server and the browser: what server functions return.
 
+pub mod admin;
 pub mod dashboard;
 pub mod deployment;
 pub mod environment;
 pub mod role;
 pub mod session;
 pub mod time;
+pub mod validate;

@@ -7,9 +7,14 @@ use async_trait::async_trait;
 use leptos::prelude::use_context;
 
 use crate::error::AppError;
+use crate::model::admin::{
+    AddedMember, AuditPage, AuditQuery, CreatedToken, Member, NewMember, TokenInfo,
+};
 use crate::model::dashboard::Dashboard;
 use crate::model::deployment::{DeploymentFilter, DeploymentPage};
 use crate::model::environment::EnvironmentSummary;
+use crate::model::role::Role;
+use crate::model::session::TenantChoice;
 use crate::model::session::Viewer;
 
 /// Read models for the pages, for the signed-in viewer of the request.
@@ -27,11 +32,36 @@ pub trait AccountService: Send + Sync {
     async fn change_password(&self, current: String, new: String) -> Result<(), AppError>;
 }
 
+/// Administration of the viewer's tenant (Admins), and of tenants (platform admins).
+#[async_trait]
+pub trait AdminService: Send + Sync {
+    async fn members(&self) -> Result<Vec<Member>, AppError>;
+    async fn add_member(&self, new: NewMember) -> Result<AddedMember, AppError>;
+    async fn update_member(
+        &self,
+        id: i64,
+        role: Option<Role>,
+        disabled: Option<bool>,
+    ) -> Result<Member, AppError>;
+    async fn tokens(&self) -> Result<Vec<TokenInfo>, AppError>;
+    async fn create_token(
+        &self,
+        name: String,
+        role: Option<Role>,
+        expires: Option<String>,
+    ) -> Result<CreatedToken, AppError>;
+    async fn revoke_token(&self, id: i64) -> Result<TokenInfo, AppError>;
+    async fn audit(&self, query: AuditQuery) -> Result<AuditPage, AppError>;
+    async fn create_tenant(&self, slug: String, name: String) -> Result<TenantChoice, AppError>;
+    async fn switch_tenant(&self, slug: String) -> Result<(), AppError>;
+}
+
 /// Everything server functions may call, provided as Leptos context.
 #[derive(Clone)]
 pub struct Services {
     pub read: Arc<dyn ReadService>,
     pub account: Arc<dyn AccountService>,
+    pub admin: Arc<dyn AdminService>,
 }
 
 /// The services of the current request; an error if the server forgot to

@@ -57,6 +57,7 @@ impl Application {
         let services = app::services::Services {
             read: Arc::new(UiService),
             account: Arc::new(UiService),
+            admin: Arc::new(UiService),
         };
         let state = AppState {
             leptos_options,

@@ -1,65 +1,64 @@
+//! `/admin`: members and roles, API tokens, tenants, environments, audit log.
+
+mod audit;
+mod environments;
+mod members;
+mod tenants;
+mod tokens;
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::environments::list_environments;
+use crate::api::session::get_viewer;
 use crate::components::error_panel::ErrorPanel;
-use crate::model::time::duration;
+use crate::error::AppError;
+use crate::model::role::Role;
 
-/// `/admin`: the tenant's environments and their policies.
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let environments = Resource::new(|| (), |_| list_environments());
+    let viewer = Resource::new(|| (), |_| get_viewer());
     view! {
         <Title text="Admin"/>
         <div class="page-head">
             <h1>"Admin"</h1>
         </div>
-        <section class="panel" aria-labelledby="environments-title">
-            <h2 id="environments-title">"Environments and policies"</h2>
-            <Suspense fallback=|| view! { <p class="loading">"Loading environments…"</p> }>
-                {move || Suspend::new(async move {
-                    match environments.await {
-                        Ok(list) => view! {
-                            <table class="data-table">
-                                <caption class="visually-hidden">"Environments and policies"</caption>
-                                <thead>
-                                    <tr>
-                                        <th scope="col">"Environment"</th>
-                                        <th scope="col">"Approval"</th>
-                                        <th scope="col">"Self-approval"</th>
-                                        <th scope="col">"Approval timeout"</th>
-                                        <th scope="col">"Default strategy"</th>
-                                        <th scope="col">"Nodes online"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>
-                                    {list
-                                        .into_iter()
-                                        .map(|e| view! {
-                                            <tr>
-                                                <th scope="row">{e.name}</th>
-                                                <td>
-                                                    {if e.requires_approval {
-                                                        format!("{} approval(s) required", e.required_approvals)
-                                                    } else {
-                                                        "not required".to_string()
-                                                    }}
-                                                </td>
-                                                <td>{if e.allow_self_approval { "allowed" } else { "not allowed" }}</td>
-                                                <td>{duration(e.approval_timeout_secs as f64)}</td>
-                                                <td>{e.default_strategy}</td>
-                                                <td>{format!("{} / {}", e.nodes_online, e.nodes_total)}</td>
-                                            </tr>
-                                        })
-                                        .collect_view()}
-                                </tbody>
-                            </table>
-                        }
-                            .into_any(),
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match viewer.await {
+                    Ok(Some(v)) if v.role == Role::Admin => view! {
+                        <members::MembersPanel/>
+                        <tokens::TokensPanel/>
+                        <tenants::TenantsPanel viewer=v/>
+                        <environments::EnvironmentsPanel/>
+                        <audit::AuditPanel/>
                     }
-                })}
-            </Suspense>
-        </section>
+                        .into_any(),
+                    Ok(_) => view! {
+                        <ErrorPanel error=AppError::Forbidden("Administration needs the Admin role.".into())/>
+                    }
+                        .into_any(),
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The message of a server refusal that concerns `field`, for showing under it.
+pub(crate) fn field_error<T>(result: Option<Result<T, AppError>>, field: &str) -> Option<String> {
+    match result {
+        Some(Err(AppError::Invalid {
+            field: Some(f),
+            message,
+        })) if f == field => Some(message),
+        _ => None,
+    }
+}
+
+/// A refusal not tied to one field, for showing above the form.
+pub(crate) fn form_error<T>(result: Option<Result<T, AppError>>) -> Option<String> {
+    match result {
+        Some(Err(AppError::Invalid { field: Some(_), .. })) | Some(Ok(_)) | None => None,
+        Some(Err(e)) => Some(e.to_string()),
     }
 }

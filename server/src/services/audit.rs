@@ -1,11 +1,11 @@
 //! The append-only audit trail. Nothing here updates or deletes.
 
+use app::model::admin::{AuditEntry, AuditPage};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::entities::audit_entries;
@@ -56,24 +56,6 @@ pub struct AuditFilter {
     pub limit: u64,
 }
 
-#[derive(Debug, Serialize)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub actor: String,
-    pub action: String,
-    pub target: Option<String>,
-    pub source_ip: Option<String>,
-    pub outcome: String,
-    pub details: Value,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct AuditPage {
-    pub items: Vec<AuditEntry>,
-    pub next_cursor: Option<i64>,
-}
-
 pub async fn list(
     db: &DatabaseConnection,
     tenant: &Tenant,
@@ -122,6 +104,7 @@ pub async fn list(
             })
             .collect(),
         next_cursor,
+        now: Utc::now(),
     })
 }
 

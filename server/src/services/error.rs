@@ -61,3 +61,9 @@ pub fn is_unavailable(err: &DbErr) -> bool {
             | sqlx::Error::Tls(_)
     )
 }
+
+impl From<app::model::validate::FieldError> for ServiceError {
+    fn from(err: app::model::validate::FieldError) -> Self {
+        ServiceError::invalid(err.field, err.message)
+    }
+}

@@ -6,37 +6,14 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
     TransactionTrait,
 };
-use serde::Serialize;
 
 use crate::entities::{memberships, tenants};
 use crate::services::bootstrap::create_default_environments;
 use crate::services::principal::Principal;
 use crate::services::ServiceError;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Membership {
-    pub slug: String,
-    pub name: String,
-    pub role: Role,
-}
-
-pub fn validate_slug(slug: &str) -> Result<String, ServiceError> {
-    let slug = slug.trim();
-    let ok = (2..=40).contains(&slug.len())
-        && slug
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !slug.starts_with('-')
-        && !slug.ends_with('-');
-    if ok {
-        Ok(slug.to_string())
-    } else {
-        Err(ServiceError::invalid(
-            "slug",
-            "2 to 40 lowercase letters, digits or '-', not at either end",
-        ))
-    }
-}
+/// A tenant one belongs to, and one's role there.
+pub type Membership = app::model::session::TenantChoice;
 
 /// The tenants a user belongs to, with their role in each.
 pub async fn of_user(
@@ -70,14 +47,9 @@ pub async fn create(
     name: &str,
 ) -> Result<Membership, ServiceError> {
     principal.require_platform_admin()?;
-    let slug = validate_slug(slug)?;
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ServiceError::invalid(
-            "name",
-            "give the tenant a name of 1 to 100 characters",
-        ));
-    }
+    let slug = app::model::validate::slug(slug)?;
+    let name = app::model::validate::name("name", name)?;
+    let name = name.as_str();
     let exists = tenants::Entity::find()
         .filter(tenants::Column::Slug.eq(slug.as_str()))
         .one(db)

@@ -1,12 +1,12 @@
 //! API tokens: created by a member for their tenant, never above their role.
 
+use app::model::admin::{CreatedToken, TokenInfo};
 use app::model::role::{Action, Role};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, Set,
 };
-use serde::Serialize;
 
 use crate::domain::token;
 use crate::entities::{api_tokens, users};
@@ -14,41 +14,10 @@ use crate::services::principal::Principal;
 use crate::services::tenancy::{scoped, Tenant};
 use crate::services::ServiceError;
 
-#[derive(Debug, Serialize)]
-pub struct TokenInfo {
-    pub id: i64,
-    pub name: String,
-    pub role: Role,
-    pub owner: String,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub last_used_at: Option<DateTime<Utc>>,
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
-/// A new token and its secret, which is shown this once.
-#[derive(Debug, Serialize)]
-pub struct CreatedToken {
-    #[serde(flatten)]
-    pub info: TokenInfo,
-    pub token: String,
-}
-
 pub struct NewToken {
     pub name: String,
     pub role: Option<Role>,
     pub lifetime: Option<Duration>,
-}
-
-pub fn validate_name(name: &str) -> Result<String, ServiceError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ServiceError::invalid(
-            "name",
-            "give the token a name of 1 to 100 characters",
-        ));
-    }
-    Ok(name.to_string())
 }
 
 /// Creates a token acting as `owner_id` in `tenant` with at most `owner_role`.
@@ -60,7 +29,7 @@ pub async fn create_for(
     owner_role: Role,
     new: NewToken,
 ) -> Result<CreatedToken, ServiceError> {
-    let name = validate_name(&new.name)?;
+    let name = app::model::validate::name("name", &new.name)?;
     let role = new.role.unwrap_or(owner_role);
     if role > owner_role {
         return Err(ServiceError::invalid(

@@ -2,18 +2,28 @@
 //! Each call acts for the principal of the request's session.
 
 use app::error::AppError;
+use app::model::admin::{
+    AddedMember, AuditPage, AuditQuery, CreatedToken, Member, NewMember, TokenInfo,
+};
 use app::model::dashboard::Dashboard;
 use app::model::deployment::{DeploymentFilter, DeploymentPage};
 use app::model::environment::EnvironmentSummary;
-use app::model::role::Action;
+use app::model::role::{Action, Role};
 use app::model::session::{TenantChoice, Viewer};
 use async_trait::async_trait;
 use axum::http::request::Parts;
 use leptos::prelude::use_context;
+use tower_sessions::Session;
 
-use crate::http::auth::extract::from_session;
+use crate::domain::token::parse_lifetime;
+use crate::services::audit::AuditFilter;
+use crate::services::tokens::NewToken;
+use crate::services::users::MemberChange;
+
+use crate::http::auth::extract::{from_session, ActorSlot};
+use crate::http::auth::session_auth;
 use crate::services::principal::Principal;
-use crate::services::{tenants, users, ServiceError};
+use crate::services::{audit, tenants, tokens, users, ServiceError};
 use crate::state::AppState;
 
 /// Stateless: the application state and the request come from Leptos context.
@@ -27,6 +37,10 @@ async fn request_principal() -> Result<(AppState, Option<Principal>), AppError> 
         tracing::error!(error = %err, "reading the session failed");
         AppError::Internal
     })?;
+    // Tell the audit trail who acted (the slot is shared with the request's).
+    if let (Some(slot), Some(p)) = (parts.extensions.get::<ActorSlot>(), &principal) {
+        let _ = slot.0.set(p.clone());
+    }
     Ok((state, principal))
 }
 
@@ -85,6 +99,105 @@ impl app::services::AccountService for UiService {
     async fn change_password(&self, current: String, new: String) -> Result<(), AppError> {
         let (state, p) = acting(Action::Read).await?;
         Ok(users::change_password(&state.db, p.user_id, &current, &new).await?)
+    }
+}
+
+#[async_trait]
+impl app::services::AdminService for UiService {
+    async fn members(&self) -> Result<Vec<Member>, AppError> {
+        let (state, p) = acting(Action::ManageUsers).await?;
+        Ok(users::list(&state.db, &p).await?)
+    }
+
+    async fn add_member(&self, new: NewMember) -> Result<AddedMember, AppError> {
+        let (state, p) = acting(Action::ManageUsers).await?;
+        Ok(users::add(&state.db, &p, new).await?)
+    }
+
+    async fn update_member(
+        &self,
+        id: i64,
+        role: Option<Role>,
+        disabled: Option<bool>,
+    ) -> Result<Member, AppError> {
+        let (state, p) = acting(Action::ManageUsers).await?;
+        Ok(users::update(&state.db, &p, id, MemberChange { role, disabled }).await?)
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenInfo>, AppError> {
+        let (state, p) = acting(Action::ManageTokens).await?;
+        Ok(tokens::list(&state.db, &p).await?)
+    }
+
+    async fn create_token(
+        &self,
+        name: String,
+        role: Option<Role>,
+        expires: Option<String>,
+    ) -> Result<CreatedToken, AppError> {
+        let (state, p) = acting(Action::ManageTokens).await?;
+        let lifetime = expires
+            .as_deref()
+            .map(parse_lifetime)
+            .transpose()
+            .map_err(|message| AppError::Invalid {
+                field: Some("expires".into()),
+                message,
+            })?;
+        Ok(tokens::create(
+            &state.db,
+            &p,
+            NewToken {
+                name,
+                role,
+                lifetime,
+            },
+        )
+        .await?)
+    }
+
+    async fn revoke_token(&self, id: i64) -> Result<TokenInfo, AppError> {
+        let (state, p) = acting(Action::ManageTokens).await?;
+        Ok(tokens::revoke(&state.db, &p, id).await?)
+    }
+
+    async fn audit(&self, query: AuditQuery) -> Result<AuditPage, AppError> {
+        let (state, p) = acting(Action::ReadAudit).await?;
+        let filter = AuditFilter {
+            actor: query.actor.filter(|a| !a.trim().is_empty()),
+            action: query.action.filter(|a| !a.trim().is_empty()),
+            outcome: query.outcome.filter(|o| !o.trim().is_empty()),
+            since: None,
+            cursor: query.cursor,
+            limit: 50,
+        };
+        Ok(audit::list(&state.db, &p.tenant, &filter).await?)
+    }
+
+    async fn create_tenant(&self, slug: String, name: String) -> Result<TenantChoice, AppError> {
+        let (state, p) = acting(Action::Read).await?;
+        Ok(tenants::create(&state.db, &p, &slug, &name).await?)
+    }
+
+    async fn switch_tenant(&self, slug: String) -> Result<(), AppError> {
+        let (state, p) = acting(Action::Read).await?;
+        let parts = use_context::<Parts>().ok_or(AppError::Internal)?;
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or(AppError::Internal)?;
+        let tenant_id = tenants::membership_tenant_id(&state.db, p.user_id, &slug)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let auth = session_auth::read(&session)
+            .await
+            .ok()
+            .flatten()
+            .ok_or(AppError::Unauthorized)?;
+        session_auth::switch_tenant(&session, auth, tenant_id)
+            .await
+            .map_err(|_| AppError::Unavailable)
     }
 }
 

@@ -1,92 +1,20 @@
 //! Members of a tenant: list, invite or add, change role, disable.
 
 use app::model::role::{Action, Role};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, Set, TransactionTrait,
 };
-use serde::Serialize;
+
+use app::model::admin::{AddedMember, Member, NewMember};
+use app::model::validate;
 
 use crate::domain::password;
 use crate::entities::{memberships, users};
 use crate::services::principal::Principal;
 use crate::services::tenancy::scoped;
 use crate::services::{tokens, ServiceError};
-
-#[derive(Debug, Serialize)]
-pub struct Member {
-    pub id: i64,
-    pub username: String,
-    pub email: Option<String>,
-    pub role: Role,
-    pub disabled: bool,
-    pub must_change_password: bool,
-    pub sign_in: &'static str,
-    pub last_login_at: Option<DateTime<Utc>>,
-}
-
-/// A new member, or an existing user added to this tenant.
-pub struct NewMember {
-    pub username: String,
-    pub email: Option<String>,
-    pub role: Role,
-    pub password: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct AddedMember {
-    #[serde(flatten)]
-    pub member: Member,
-    /// A generated temporary password, shown once.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub temporary_password: Option<String>,
-}
-
-pub fn validate_username(name: &str) -> Result<String, ServiceError> {
-    let name = name.trim();
-    let ok = (2..=64).contains(&name.chars().count())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if ok {
-        Ok(name.to_string())
-    } else {
-        Err(ServiceError::invalid(
-            "username",
-            "2 to 64 characters: letters, digits, '.', '_', '-' or '@'",
-        ))
-    }
-}
-
-pub fn validate_email(email: &str) -> Result<String, ServiceError> {
-    let email = email.trim();
-    let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
-        });
-    if valid {
-        Ok(email.to_lowercase())
-    } else {
-        Err(ServiceError::invalid("email", "not an email address"))
-    }
-}
-
-pub fn validate_password(password: &str) -> Result<(), ServiceError> {
-    if password.chars().count() < 12 {
-        return Err(ServiceError::invalid(
-            "password",
-            "use at least 12 characters",
-        ));
-    }
-    if password.chars().count() > 1024 {
-        return Err(ServiceError::invalid(
-            "password",
-            "use at most 1024 characters",
-        ));
-    }
-    Ok(())
-}
 
 pub async fn list(
     db: &DatabaseConnection,
@@ -116,19 +44,41 @@ pub async fn add(
     new: NewMember,
 ) -> Result<AddedMember, ServiceError> {
     principal.require(Action::ManageUsers)?;
-    let username = validate_username(&new.username)?;
-    let email = new.email.as_deref().map(validate_email).transpose()?;
+    let username = validate::username(&new.username)?;
+    let email = new.email.as_deref().map(validate::email).transpose()?;
     if let Some(p) = &new.password {
-        validate_password(p)?;
+        validate::password(p)?;
     }
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let membership = |user_id: i64| memberships::ActiveModel {
+        tenant_id: Set(principal.tenant.id),
+        user_id: Set(user_id),
+        role: Set(new.role.as_str().to_string()),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    let already_member = || {
+        ServiceError::Conflict(format!(
+            "{username} is already a member of {}",
+            principal.tenant.slug
+        ))
+    };
+    // Reads happen before any transaction: on SQLite a transaction that reads
+    // first cannot upgrade to writing once another connection has written.
+    // The unique indexes settle races.
     let existing = users::Entity::find()
         .filter(users::Column::Username.eq(username.as_str()))
-        .one(&txn)
+        .one(db)
         .await?;
     let (user, temporary_password) = match existing {
-        Some(user) => (user, None),
+        Some(user) => {
+            let inserted = membership(user.id).insert(db).await;
+            match inserted {
+                Ok(_) => (user, None),
+                Err(err) if is_unique_violation(&err) => return Err(already_member()),
+                Err(err) => return Err(err.into()),
+            }
+        }
         None => {
             // No password and an email: a pre-registered single sign-on user.
             // No password and no email: a generated temporary password.
@@ -143,7 +93,8 @@ pub async fn add(
                 ),
                 None => None,
             };
-            let user = users::ActiveModel {
+            let txn = db.begin().await?;
+            let inserted = users::ActiveModel {
                 username: Set(username.clone()),
                 email: Set(email.clone()),
                 display_name: Set(None),
@@ -159,31 +110,21 @@ pub async fn add(
                 ..Default::default()
             }
             .insert(&txn)
-            .await?;
+            .await;
+            let user = match inserted {
+                Ok(user) => user,
+                Err(err) if is_unique_violation(&err) => {
+                    return Err(ServiceError::Conflict(format!(
+                        "{username} was just created by someone else; try again"
+                    )))
+                }
+                Err(err) => return Err(err.into()),
+            };
+            membership(user.id).insert(&txn).await?;
+            txn.commit().await?;
             (user, temporary)
         }
     };
-    let already = memberships::Entity::find()
-        .filter(memberships::Column::UserId.eq(user.id))
-        .filter(memberships::Column::TenantId.eq(principal.tenant.id))
-        .one(&txn)
-        .await?;
-    if already.is_some() {
-        return Err(ServiceError::Conflict(format!(
-            "{username} is already a member of {}",
-            principal.tenant.slug
-        )));
-    }
-    memberships::ActiveModel {
-        tenant_id: Set(principal.tenant.id),
-        user_id: Set(user.id),
-        role: Set(new.role.as_str().to_string()),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    txn.commit().await?;
     Ok(AddedMember {
         member: member(user, new.role.as_str()),
         temporary_password,
@@ -247,7 +188,8 @@ fn member(user: users::Model, role: &str) -> Member {
             (Some(_), Some(_)) => "password, single sign-on",
             (Some(_), None) => "password",
             (None, _) => "single sign-on",
-        },
+        }
+        .to_string(),
         id: user.id,
         username: user.username,
         email: user.email,
@@ -265,7 +207,7 @@ pub async fn change_password(
     current: &str,
     new: &str,
 ) -> Result<(), ServiceError> {
-    validate_password(new)?;
+    validate::password(new)?;
     let user = users::Entity::find_by_id(user_id)
         .one(db)
         .await?
@@ -299,4 +241,11 @@ pub async fn must_change_password(
         .one(db)
         .await?
         .is_some_and(|u| u.must_change_password))
+}
+
+fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
 }

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::http::error::{ApiError, ApiResult};
-use crate::services::audit::{self, AuditFilter, AuditPage};
+use app::model::admin::AuditPage;
+
+use crate::services::audit::{self, AuditFilter};
 use crate::services::principal::Principal;
 use crate::state::AppState;
 

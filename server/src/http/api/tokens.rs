@@ -8,7 +8,9 @@ use serde::Deserialize;
 use crate::domain::token::parse_lifetime;
 use crate::http::error::{ApiError, ApiResult};
 use crate::services::principal::Principal;
-use crate::services::tokens::{self, CreatedToken, NewToken, TokenInfo};
+use app::model::admin::{CreatedToken, TokenInfo};
+
+use crate::services::tokens::{self, NewToken};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]

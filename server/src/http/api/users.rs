@@ -7,7 +7,9 @@ use serde::Deserialize;
 
 use crate::http::error::{ApiError, ApiResult};
 use crate::services::principal::Principal;
-use crate::services::users::{self, AddedMember, Member, MemberChange, NewMember};
+use app::model::admin::{AddedMember, Member, NewMember};
+
+use crate::services::users::{self, MemberChange};
 use crate::state::AppState;
 
 fn role(text: &str) -> Result<Role, ApiError> {
