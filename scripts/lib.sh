@@ -80,8 +80,8 @@ ensure_test_packages() {
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
-  if [ ! -x "$ROOT/end2end/node_modules/.bin/playwright" ]; then
-    say "installing Playwright from npm (its browser download skipped: Debian's Chromium is used)"
+  if [ ! -x "$ROOT/end2end/node_modules/.bin/playwright" ] || [ ! -d "$ROOT/end2end/node_modules/oidc-provider" ]; then
+    say "installing Playwright and oidc-provider from npm (no browser download: Debian's Chromium is used)"
     (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
   fi
 }

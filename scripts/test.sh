@@ -10,8 +10,10 @@ started=$(date +%s)
 work=$(mktemp -d)
 chmod 755 "$work" # the PostgreSQL cluster inside runs as another user
 server_pid=""
+idp_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  [ -n "$idp_pid" ] && kill "$idp_pid" 2>/dev/null || true
   stop_postgres "$work/pg"
   rm -rf "$work"
 }
@@ -41,23 +43,32 @@ pg_url="postgres://postgres@127.0.0.1:$pg_port"
 say "integration tests on PostgreSQL"
 HOTSWAP_TEST_DATABASE_URL="$pg_url/postgres" cargo test -p server --test api
 
-# run_browser_tests NAME DATABASE_URL — the built server on a fresh database, then Playwright.
+# run_browser_tests NAME DATABASE_URL — a real OpenID provider, the built
+# server on a fresh database wired to it, then Playwright.
 run_browser_tests() {
-  local name=$1 database_url=$2 port
+  local name=$1 database_url=$2 port idp_port
   port=$(free_port)
+  idp_port=$(free_port)
   mkdir -p "$work/$name"
+  (cd end2end && OIDC_PORT=$idp_port OIDC_REDIRECT_URI="http://127.0.0.1:$port/auth/oidc/callback" \
+    exec node fixtures/oidc-provider.mjs) >"$work/$name-idp.log" 2>&1 &
+  idp_pid=$!
+  wait_for_http "http://127.0.0.1:$idp_port/.well-known/openid-configuration"
   HOTSWAP_ADDR="127.0.0.1:$port" HOTSWAP_DATA_DIR="$work/$name" HOTSWAP_DATABASE_URL="$database_url" \
     HOTSWAP_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" \
+    HOTSWAP_OIDC_ISSUER="http://127.0.0.1:$idp_port" HOTSWAP_OIDC_CLIENT_ID=hotswap \
+    HOTSWAP_OIDC_CLIENT_SECRET=hotswap-test-secret HOTSWAP_OIDC_NAME="Test IdP" \
+    HOTSWAP_OIDC_ROLE_MAP="hotswap-admins=default:admin" \
     HOTSWAP_SITE_ROOT="$SITE" HOTSWAP_LOG=warn "$ROOT/target/debug/hotswap" serve >"$work/$name.log" 2>&1 &
   server_pid=$!
   wait_for_http "http://127.0.0.1:$port/health"
   say "browser tests on $name"
   if ! (cd end2end && HOTSWAP_E2E_URL="http://127.0.0.1:$port" HOTSWAP_E2E_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" \
-    npx playwright test); then
+    HOTSWAP_E2E_OIDC_ISSUER="http://127.0.0.1:$idp_port" npx playwright test); then
     echo "--- server log ($name) ---" >&2; tail -n 50 "$work/$name.log" >&2
     return 1
   fi
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+  kill "$server_pid" "$idp_pid"; wait "$server_pid" "$idp_pid" 2>/dev/null || true; server_pid=""; idp_pid=""
 }
 
 E2E_ADMIN_PASSWORD=end-to-end-admin-password

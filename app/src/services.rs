@@ -21,6 +21,8 @@ use crate::model::session::Viewer;
 #[async_trait]
 pub trait ReadService: Send + Sync {
     async fn viewer(&self) -> Result<Option<Viewer>, AppError>;
+    /// The name of the single sign-on provider, when one is configured.
+    async fn single_sign_on(&self) -> Result<Option<String>, AppError>;
     async fn dashboard(&self) -> Result<Dashboard, AppError>;
     async fn environments(&self) -> Result<Vec<EnvironmentSummary>, AppError>;
     async fn deployments(&self, filter: DeploymentFilter) -> Result<DeploymentPage, AppError>;

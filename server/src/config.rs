@@ -10,6 +10,15 @@
 //! | `HOTSWAP_ADMIN_PASSWORD` | generated | password of the first-run `admin` user |
 //! | `HOTSWAP_LOG` | `info` (quieter for SQL) | log filter, in `tracing` `EnvFilter` syntax |
 //! | `HOTSWAP_LOG_FORMAT` | `text` | `text` or `json` |
+//! | `HOTSWAP_PUBLIC_URL` | `http://<addr>` | the address people use; cookies are `Secure` when it is https |
+//! | `HOTSWAP_OIDC_ISSUER` | unset | OpenID provider; set it to offer single sign-on |
+//! | `HOTSWAP_OIDC_CLIENT_ID` | required with an issuer | this application's client id there |
+//! | `HOTSWAP_OIDC_CLIENT_SECRET` | unset (public client) | its client secret |
+//! | `HOTSWAP_OIDC_NAME` | `single sign-on` | shown as "Sign in with …" |
+//! | `HOTSWAP_OIDC_ROLES_CLAIM` | `groups` | the ID-token claim listing the user's groups |
+//! | `HOTSWAP_OIDC_ROLE_MAP` | empty | `group=tenant:role,…` |
+//! | `HOTSWAP_OIDC_DEFAULT_ROLE` | `viewer` | role in the default tenant without a matching group; `none` refuses |
+//! | `HOTSWAP_OIDC_DEFAULT_TENANT` | `default` | where the default role applies |
 //!
 //! A value that does not parse stops the start with a message naming the variable.
 
@@ -29,10 +38,23 @@ pub struct Overrides {
 #[derive(Clone)]
 pub struct Config {
     pub addr: SocketAddr,
+    pub public_url: String,
+    pub oidc: Option<OidcConfig>,
     pub site_root: PathBuf,
     pub admin_password: Option<String>,
     pub database: DatabaseConfig,
     pub log: LogConfig,
+}
+
+/// Single sign-on through an OpenID provider.
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub display_name: String,
+    pub roles_claim: String,
+    pub roles: crate::domain::oidc_roles::RolePolicy,
 }
 
 #[derive(Clone)]
@@ -151,8 +173,21 @@ impl Config {
             }
         }
 
+        let public_url = var("HOTSWAP_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}"));
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(invalid(
+                "HOTSWAP_PUBLIC_URL",
+                &public_url,
+                "expected an http:// or https:// URL",
+            ));
+        }
+        let public_url = public_url.trim_end_matches('/').to_string();
+        let oidc = oidc_config(&var)?;
+
         Ok(Config {
             addr,
+            public_url,
+            oidc,
             site_root: var("HOTSWAP_SITE_ROOT")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("target/site")),
@@ -164,6 +199,57 @@ impl Config {
             log: LogConfig { filter, json },
         })
     }
+}
+
+fn oidc_config(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<OidcConfig>, ConfigError> {
+    use crate::domain::oidc_roles::{parse_rules, RolePolicy};
+
+    let Some(issuer) = var("HOTSWAP_OIDC_ISSUER") else {
+        return Ok(None);
+    };
+    if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+        return Err(invalid(
+            "HOTSWAP_OIDC_ISSUER",
+            &issuer,
+            "expected an https:// URL",
+        ));
+    }
+    let client_id = var("HOTSWAP_OIDC_CLIENT_ID").ok_or_else(|| {
+        invalid(
+            "HOTSWAP_OIDC_CLIENT_ID",
+            "",
+            "required when HOTSWAP_OIDC_ISSUER is set",
+        )
+    })?;
+    let rules = match var("HOTSWAP_OIDC_ROLE_MAP") {
+        Some(text) => {
+            parse_rules(&text).map_err(|reason| invalid("HOTSWAP_OIDC_ROLE_MAP", &text, reason))?
+        }
+        None => Vec::new(),
+    };
+    let default_role = match var("HOTSWAP_OIDC_DEFAULT_ROLE").as_deref() {
+        None => Some(app::model::role::Role::Viewer),
+        Some("none") => None,
+        Some(text) => Some(app::model::role::Role::parse(text).ok_or_else(|| {
+            invalid(
+                "HOTSWAP_OIDC_DEFAULT_ROLE",
+                text,
+                "expected viewer, deployer, admin or none",
+            )
+        })?),
+    };
+    Ok(Some(OidcConfig {
+        issuer,
+        client_id,
+        client_secret: var("HOTSWAP_OIDC_CLIENT_SECRET"),
+        display_name: var("HOTSWAP_OIDC_NAME").unwrap_or_else(|| "single sign-on".into()),
+        roles_claim: var("HOTSWAP_OIDC_ROLES_CLAIM").unwrap_or_else(|| "groups".into()),
+        roles: RolePolicy {
+            rules,
+            default_role,
+            default_tenant: var("HOTSWAP_OIDC_DEFAULT_TENANT").unwrap_or_else(|| "default".into()),
+        },
+    }))
 }
 
 fn invalid(variable: &'static str, value: &str, reason: impl ToString) -> ConfigError {
@@ -198,6 +284,11 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("addr", &self.addr)
+            .field("public_url", &self.public_url)
+            .field(
+                "oidc",
+                &self.oidc.as_ref().map(|o| (&o.issuer, &o.client_id)),
+            )
             .field("site_root", &self.site_root)
             .field(
                 "admin_password",

@@ -7,5 +7,6 @@ pub mod error;
 pub mod fallback;
 pub mod health;
 pub mod metrics;
+pub mod oidc;
 pub mod router;
 pub mod session;

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod error;
+pub mod oidc;
 pub mod principal;
 pub mod read;
 pub mod tenancy;

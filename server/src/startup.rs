@@ -65,9 +65,17 @@ impl Application {
             metrics: Arc::new(HttpMetrics::new().context("Failed to register metrics")?),
             read: ReadModel::new(db.clone()),
             services,
+            oidc: config
+                .oidc
+                .clone()
+                .map(|o| crate::http::oidc::OidcProvider::new(o, &config.public_url))
+                .transpose()
+                .context("Failed to set up single sign-on")?
+                .map(Arc::new),
         };
         let sessions = DbSessionStore::new(&db)?;
-        let router = crate::http::router::build(state, sessions, false);
+        let secure_cookies = config.public_url.starts_with("https://");
+        let router = crate::http::router::build(state, sessions, secure_cookies);
 
         Ok(Self {
             listener,

@@ -16,4 +16,5 @@ pub struct AppState {
     pub metrics: Arc<HttpMetrics>,
     pub read: ReadModel,
     pub services: app::services::Services,
+    pub oidc: Option<Arc<crate::http::oidc::OidcProvider>>,
 }

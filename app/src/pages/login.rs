@@ -2,6 +2,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use crate::api::session::get_single_sign_on;
+
 /// `/login`: a plain form that posts to the REST endpoint and is answered with
 /// redirects, so signing in works with or without JavaScript.
 #[component]
@@ -17,6 +19,8 @@ pub fn LoginPage() -> impl IntoView {
     let signed_out = get("signed_out") == "1";
     let next = get("next");
     let username = get("username");
+    let sso = Resource::new(|| (), |_| get_single_sign_on());
+    let sso_next = next.clone();
     view! {
         <Title text="Sign in"/>
         <div class="login">
@@ -31,6 +35,20 @@ pub fn LoginPage() -> impl IntoView {
                 <input id="password" name="password" type="password" autocomplete="current-password" required/>
                 <button type="submit" class="button">"Sign in"</button>
             </form>
+            <Suspense fallback=|| ()>
+                {move || {
+                    let next = sso_next.clone();
+                    Suspend::new(async move {
+                        sso.await.ok().flatten().map(|name| {
+                            let href = format!("/auth/oidc/login?next={}", if next.is_empty() { "/".into() } else { next });
+                            view! {
+                                <p class="or">"or"</p>
+                                <a class="button secondary sso" href=href rel="external">{format!("Sign in with {name}")}</a>
+                            }
+                        })
+                    })
+                }}
+            </Suspense>
         </div>
     }
 }

@@ -56,13 +56,22 @@ pub struct AuditFilter {
     pub limit: u64,
 }
 
+/// The tenant's entries; `with_unattributed` adds those that belong to no
+/// tenant (such as sign-in attempts by unknown users), for platform admins.
 pub async fn list(
     db: &DatabaseConnection,
     tenant: &Tenant,
+    with_unattributed: bool,
     filter: &AuditFilter,
 ) -> Result<AuditPage, ServiceError> {
-    let mut query =
-        audit_entries::Entity::find().filter(audit_entries::Column::TenantId.eq(tenant.id));
+    let scope = if with_unattributed {
+        sea_orm::Condition::any()
+            .add(audit_entries::Column::TenantId.eq(tenant.id))
+            .add(audit_entries::Column::TenantId.is_null())
+    } else {
+        sea_orm::Condition::all().add(audit_entries::Column::TenantId.eq(tenant.id))
+    };
+    let mut query = audit_entries::Entity::find().filter(scope);
     if let Some(actor) = &filter.actor {
         query = query.filter(audit_entries::Column::Actor.eq(actor.as_str()));
     }

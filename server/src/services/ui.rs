@@ -54,6 +54,11 @@ async fn acting(action: Action) -> Result<(AppState, Principal), AppError> {
 
 #[async_trait]
 impl app::services::ReadService for UiService {
+    async fn single_sign_on(&self) -> Result<Option<String>, AppError> {
+        let state = use_context::<AppState>().ok_or(AppError::Internal)?;
+        Ok(state.oidc.as_ref().map(|o| o.config.display_name.clone()))
+    }
+
     async fn viewer(&self) -> Result<Option<Viewer>, AppError> {
         let (state, principal) = request_principal().await?;
         let Some(p) = principal else {
@@ -171,7 +176,7 @@ impl app::services::AdminService for UiService {
             cursor: query.cursor,
             limit: 50,
         };
-        Ok(audit::list(&state.db, &p.tenant, &filter).await?)
+        Ok(audit::list(&state.db, &p.tenant, p.is_platform_admin, &filter).await?)
     }
 
     async fn create_tenant(&self, slug: String, name: String) -> Result<TenantChoice, AppError> {

@@ -74,6 +74,12 @@ pub async fn list(
         limit,
     };
     Ok(Json(
-        audit::list(&state.db, &principal.tenant, &filter).await?,
+        audit::list(
+            &state.db,
+            &principal.tenant,
+            principal.is_platform_admin,
+            &filter,
+        )
+        .await?,
     ))
 }
