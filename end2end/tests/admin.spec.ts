@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { signIn } from './auth';
+import { signIn, signInFirstTime } from './auth';
 
 test.skip(({ javaScriptEnabled }) => !javaScriptEnabled, 'the admin forms are interactive');
 
@@ -35,7 +35,7 @@ test('an admin invites members, and disabling one signs them out', async ({ page
   // The viewer sees no mutating controls, and the API refuses them.
   const viewerContext = await browser.newContext();
   const viewerPage = await viewerContext.newPage();
-  await signIn(viewerPage, viewer, 'viewer-password-12');
+  await signInFirstTime(viewerPage, viewer, 'viewer-password-12', 'viewer-chosen-password');
   await expect(viewerPage.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' })).toHaveCount(0);
   await viewerPage.goto('/admin');
   await expect(viewerPage.getByRole('alert')).toContainText('needs the Admin role');
@@ -47,7 +47,7 @@ test('an admin invites members, and disabling one signs them out', async ({ page
   // The deployer is signed in; disabling them ends the session at their next request.
   const deployerContext = await browser.newContext();
   const deployerPage = await deployerContext.newPage();
-  await signIn(deployerPage, deployer, 'deployer-password-1');
+  await signInFirstTime(deployerPage, deployer, 'deployer-password-1', 'deployer-chosen-password');
 
   const row = members.getByRole('row', { name: deployer });
   await row.getByRole('button', { name: 'Disable' }).click();

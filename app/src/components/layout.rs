@@ -33,9 +33,13 @@ pub fn Layout(children: Children) -> impl IntoView {
                     {move || Suspend::new(async move {
                         let path = location.pathname.get_untracked();
                         match viewer.await {
+                            // A temporary password must be replaced before anything else.
+                            Ok(Some(viewer)) if viewer.must_change_password && path != "/account" => {
+                                view! { <SendTo target="/account".to_string()/> }.into_any()
+                            }
                             Ok(Some(viewer)) => view! { <SignedInBar viewer/> }.into_any(),
                             Ok(None) if !PUBLIC_PATHS.contains(&path.as_str()) => {
-                                view! { <SendToLogin next=path/> }.into_any()
+                                view! { <SendTo target=format!("/login?next={path}")/> }.into_any()
                             }
                             _ => ().into_any(),
                         }
@@ -59,7 +63,7 @@ fn SignedInBar(viewer: Viewer) -> impl IntoView {
             {is_admin.then(|| view! { <A href="/admin">"Admin"</A> })}
         </nav>
         <div class="usermenu">
-            <span class="tenant" title="Tenant">{viewer.tenant}</span>
+            <TenantSwitcher current=viewer.tenant.clone() tenants=viewer.tenants.clone()/>
             <a class="user" href="/account">
                 {viewer.username}
                 " · "
@@ -72,11 +76,10 @@ fn SignedInBar(viewer: Viewer) -> impl IntoView {
     }
 }
 
-/// Sends a visitor to the login page: a 302 from the server, a location change
-/// in the browser, and a plain link for anything else.
+/// Sends the browser elsewhere: a 302 from the server, a location change in
+/// the browser, and a plain link for anything else.
 #[component]
-fn SendToLogin(next: String) -> impl IntoView {
-    let target = format!("/login?next={next}");
+fn SendTo(target: String) -> impl IntoView {
     // Pages answer with a real redirect whatever the client accepts.
     #[cfg(feature = "ssr")]
     if let (Some(response), Ok(location)) = (
@@ -95,5 +98,42 @@ fn SendToLogin(next: String) -> impl IntoView {
             }
         });
     }
-    view! { <a class="button" href=target>"Sign in"</a> }
+    view! { <a class="button" href=target>"Continue"</a> }
+}
+
+/// The tenant the viewer acts in, and a way to change it when they have several.
+#[component]
+fn TenantSwitcher(
+    current: String,
+    tenants: Vec<crate::model::session::TenantChoice>,
+) -> impl IntoView {
+    let switch = ServerAction::<crate::api::admin::SwitchTenant>::new();
+    Effect::new(move |_| {
+        if matches!(switch.value().get(), Some(Ok(()))) {
+            #[cfg(feature = "hydrate")]
+            if let Some(window) = web_sys::window() {
+                let _ = window.location().reload();
+            }
+        }
+    });
+    if tenants.len() < 2 {
+        return view! { <span class="tenant" title="Tenant">{current}</span> }.into_any();
+    }
+    view! {
+        <ActionForm action=switch attr:class="tenant-switch">
+            <label class="visually-hidden" for="tenant-switch">"Tenant"</label>
+            <select id="tenant-switch" name="tenant" class="tenant">
+                {tenants
+                    .into_iter()
+                    .map(|t| {
+                        let selected = t.slug == current;
+                        let value = t.slug.clone();
+                        view! { <option value=value selected=selected>{t.slug}</option> }
+                    })
+                    .collect_view()}
+            </select>
+            <button type="submit" class="linkbutton">"Switch"</button>
+        </ActionForm>
+    }
+    .into_any()
 }

@@ -222,3 +222,65 @@ async fn cross_site_mutations_are_refused() {
         .expect("sent");
     assert_eq!(with_token.status(), 201);
 }
+
+/// A member with a temporary password is sent to their account page until
+/// they choose their own; then the pages open to them.
+#[tokio::test]
+async fn a_temporary_password_must_be_changed_first() {
+    let app = spawn_app().await;
+    app.add_member("tess", "viewer").await;
+    let tess = app.member_client("tess").await;
+    let page = tess
+        .get(app.url("/deployments"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(page.status(), 302);
+    assert_eq!(page.headers()["location"], "/account");
+    assert_eq!(
+        tess.get(app.url("/account"))
+            .send()
+            .await
+            .expect("sent")
+            .status(),
+        200
+    );
+
+    let changed = tess
+        .post(app.url("/api/v1/auth/password"))
+        .json(&json!({ "current_password": crate::helpers::MEMBER_PASSWORD, "new_password": "tess-own-password" }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(changed.status(), 204);
+    assert_eq!(
+        tess.get(app.url("/deployments"))
+            .send()
+            .await
+            .expect("sent")
+            .status(),
+        200
+    );
+}
+
+/// Server functions are behind the same cross-site check as the REST API.
+#[tokio::test]
+async fn cross_site_server_function_calls_are_refused() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/api/fn/add_member"))
+        .header("origin", "https://evil.example")
+        .form(&[
+            ("username", "mallory"),
+            ("email", ""),
+            ("role", "admin"),
+            ("password", "long-enough-password"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 403);
+    let users: Value = app.get("/api/v1/users").await.json().await.expect("JSON");
+    assert!(!users.to_string().contains("mallory"));
+}
