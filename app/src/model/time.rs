@@ -1,7 +1,7 @@
 //! Human-readable times, computed from data rather than the clock so server
 //! and browser render identical text.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 
 /// "just now", "3 min ago", "5 h ago", "2 d ago".
 pub fn relative(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -24,9 +24,26 @@ pub fn duration(secs: f64) -> String {
     }
 }
 
-/// ISO 8601 for `<time datetime>` and tooltips.
+/// "2026-11-24 15:04:05 UTC", for tooltips. Built by hand: chrono's
+/// formatter would add its format-string parser to the browser bundle.
 pub fn absolute(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    format!(
+        "{} {:02}:{:02}:{:02} UTC",
+        date(at),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
+/// "2026-11-24".
+pub fn date(at: DateTime<Utc>) -> String {
+    format!("{:04}-{:02}-{:02}", at.year(), at.month(), at.day())
+}
+
+/// "2026-11-24 15:04".
+pub fn minute(at: DateTime<Utc>) -> String {
+    format!("{} {:02}:{:02}", date(at), at.hour(), at.minute())
 }
 
 #[cfg(test)]
@@ -41,6 +58,15 @@ mod tests {
         assert_eq!(relative(now - Duration::seconds(180), now), "3 min ago");
         assert_eq!(relative(now - Duration::hours(5), now), "5 h ago");
         assert_eq!(relative(now - Duration::days(2), now), "2 d ago");
+    }
+
+    #[test]
+    fn absolute_times_are_unambiguous() {
+        let at = DateTime::parse_from_rfc3339("2026-03-04T05:06:07Z")
+            .expect("valid")
+            .with_timezone(&Utc);
+        assert_eq!(absolute(at), "2026-03-04 05:06:07 UTC");
+        assert_eq!(minute(at), "2026-03-04 05:06");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::components::confirm::ConfirmButton;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::form_field::FormField;
 use crate::model::role::Role;
+use crate::model::time::{date, minute};
 use crate::model::validate;
 
 /// API tokens of the tenant: create (the secret is shown once), list, revoke.
@@ -69,9 +70,9 @@ pub fn TokensPanel() -> impl IntoView {
                                                         <th scope="row">{t.name.clone()}</th>
                                                         <td>{t.role.label()}</td>
                                                         <td>{t.owner.clone()}</td>
-                                                        <td>{t.created_at.format("%Y-%m-%d").to_string()}</td>
-                                                        <td>{t.expires_at.map(|e| e.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "never".into())}</td>
-                                                        <td>{t.last_used_at.map(|u| u.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "never".into())}</td>
+                                                        <td>{date(t.created_at)}</td>
+                                                        <td>{t.expires_at.map(date).unwrap_or_else(|| "never".into())}</td>
+                                                        <td>{t.last_used_at.map(minute).unwrap_or_else(|| "never".into())}</td>
                                                         <td>
                                                             {if t.revoked_at.is_some() {
                                                                 view! { <span>"revoked"</span> }.into_any()
