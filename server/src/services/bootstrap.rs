@@ -12,6 +12,7 @@ use crate::domain::environment::{
 };
 use crate::domain::password;
 use crate::entities::{environments, memberships, tenants, users};
+use crate::services::error::is_unique_violation;
 use crate::services::tenancy::DEFAULT_TENANT;
 use crate::services::ServiceError;
 
@@ -97,13 +98,6 @@ pub async fn ensure_initialised(
         username: admin.username,
         generated_password: generated,
     }))
-}
-
-fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
-    matches!(
-        err.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
 }
 
 /// The standard environments of a new tenant: dev, qa, staging, production.

@@ -67,3 +67,11 @@ impl From<app::model::validate::FieldError> for ServiceError {
         ServiceError::invalid(err.field, err.message)
     }
 }
+
+/// True when an insert lost a race to a unique index (or repeated a row).
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}

@@ -12,6 +12,7 @@ use app::model::validate;
 
 use crate::domain::password;
 use crate::entities::{memberships, users};
+use crate::services::error::is_unique_violation;
 use crate::services::principal::Principal;
 use crate::services::tenancy::scoped;
 use crate::services::{tokens, ServiceError};
@@ -241,11 +242,4 @@ pub async fn must_change_password(
         .one(db)
         .await?
         .is_some_and(|u| u.must_change_password))
-}
-
-fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
-    matches!(
-        err.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
 }
