@@ -92,3 +92,25 @@ test('an answer from an unknown issuer is refused', async ({ page }) => {
   await expectRefusal(page, /unknown issuer/);
   expect(await auditReasons(page)).toContainEqual(expect.stringContaining('unknown issuer'));
 });
+
+test('a member pre-registered by email signs in with the provider and keeps the invited role', async ({
+  page,
+  browser,
+  baseURL,
+}) => {
+  const login = `carol${Date.now().toString(36)}`;
+  const admin = await browser.newContext();
+  const adminPage = await admin.newPage();
+  await signIn(adminPage);
+  const invited = await adminPage.request.post('/api/v1/users', {
+    data: { username: login, email: `${login}@example.com`, role: 'deployer' },
+    headers: { Origin: baseURL ?? '' },
+  });
+  expect(invited.status()).toBe(201);
+  expect((await invited.json()).sign_in).toBe('single sign-on');
+  await admin.close();
+
+  await page.goto((await startSignIn(page)).toString());
+  await atProvider(page, login);
+  await expect(page.getByRole('link', { name: new RegExp(login) })).toContainText('Deployer');
+});
