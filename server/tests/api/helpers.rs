@@ -159,6 +159,20 @@ pub async fn sign_in(address: &str, username: &str, password: &str) -> reqwest::
     client
 }
 
+/// POSTs `body` as JSON with `client`.
+pub async fn post_json(
+    client: &reqwest::Client,
+    url: &str,
+    body: serde_json::Value,
+) -> reqwest::Response {
+    client
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .expect("request is sent")
+}
+
 /// A client carrying a bearer token.
 pub fn bearer(token: &str) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();

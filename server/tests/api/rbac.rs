@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{seed_deployment, sign_in, spawn_app, MEMBER_PASSWORD};
+use crate::helpers::{post_json, seed_deployment, sign_in, spawn_app, MEMBER_PASSWORD};
 
 /// (method, route template, path, body, expected statuses for
 /// [anonymous, viewer, deployer, admin, admin of another tenant]).
@@ -33,45 +33,38 @@ async fn every_route_enforces_the_role_matrix() {
     let deployment = seed_deployment(&app.db, tenant, "billing", "1.0.0", "dev", "succeeded").await;
     app.add_member("vic", "viewer").await;
     let dora = app.add_member("dora", "deployer").await;
-    let token: Value = app
-        .client
-        .post(app.url("/api/v1/tokens"))
-        .json(&json!({ "name": "fixture" }))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
-    let token_id = token["id"].as_i64().expect("id");
+    let token = post_json(
+        &app.client,
+        &app.url("/api/v1/tokens"),
+        json!({ "name": "fixture" }),
+    )
+    .await;
+    let token_id = token.json::<Value>().await.expect("JSON")["id"]
+        .as_i64()
+        .expect("id");
 
-    // Another tenant with its own admin, otto.
-    let other = crate::helpers::browser(&app.address);
-    let other = {
-        let admin = sign_in(&app.address, "admin", crate::helpers::ADMIN_PASSWORD).await;
-        let created = admin
-            .post(app.url("/api/v1/tenants"))
-            .json(&json!({ "slug": "acme", "name": "Acme" }))
-            .send()
-            .await
-            .expect("sent");
-        assert_eq!(created.status(), 201);
-        admin
-            .post(app.url("/api/v1/auth/tenant"))
-            .json(&json!({ "tenant": "acme" }))
-            .send()
-            .await
-            .expect("sent");
-        let added = admin
-            .post(app.url("/api/v1/users"))
-            .json(&json!({ "username": "otto", "role": "admin", "password": MEMBER_PASSWORD }))
-            .send()
-            .await
-            .expect("sent");
-        assert_eq!(added.status(), 201);
-        drop(other);
-        "otto"
-    };
+    // Another tenant, acme, with its own admin, otto.
+    let admin = sign_in(&app.address, "admin", crate::helpers::ADMIN_PASSWORD).await;
+    for (path, body, status) in [
+        (
+            "/api/v1/tenants",
+            json!({ "slug": "acme", "name": "Acme" }),
+            201,
+        ),
+        ("/api/v1/auth/tenant", json!({ "tenant": "acme" }), 200),
+        (
+            "/api/v1/users",
+            json!({ "username": "otto", "role": "admin", "password": MEMBER_PASSWORD }),
+            201,
+        ),
+    ] {
+        assert_eq!(
+            post_json(&admin, &app.url(path), body).await.status(),
+            status,
+            "{path}"
+        );
+    }
+    let other = "otto";
 
     let cases: Vec<Case> = vec![
         (
