@@ -4,6 +4,7 @@ pub mod admin;
 pub mod dashboard;
 pub mod deployment;
 pub mod environment;
+pub mod module;
 pub mod role;
 pub mod session;
 pub mod time;

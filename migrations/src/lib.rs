@@ -21,6 +21,7 @@ mod m20261124_000014_create_audit_entries;
 mod m20261124_000015_create_api_tokens;
 mod m20261124_000016_create_sessions;
 mod m20261124_000017_index_audit_lookups;
+mod m20261124_000018_engine_progress;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000015_create_api_tokens::Migration),
             Box::new(m20261124_000016_create_sessions::Migration),
             Box::new(m20261124_000017_index_audit_lookups::Migration),
+            Box::new(m20261124_000018_engine_progress::Migration),
         ]
     }
 }

@@ -28,6 +28,51 @@ pub enum Command {
     /// Manage API tokens from the command line (bootstrap, automation).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Run on a node: enroll, keep a connection to the server, swap releases.
+    Agent(AgentArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// The Hotswap server, e.g. http://hotswap.internal:3000
+    #[arg(long, env = "HOTSWAP_SERVER")]
+    pub server: String,
+    /// Enrollment token (only needed the first time; the node keeps its own credential)
+    #[arg(long, env = "HOTSWAP_AGENT_TOKEN")]
+    pub token: Option<String>,
+    /// Directory holding <module>/releases/<version> and <module>/current
+    #[arg(long, env = "HOTSWAP_AGENT_ROOT")]
+    pub root: PathBuf,
+    /// Node name [default: the host name]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Probe this URL for health (2xx is healthy)
+    #[arg(long, conflicts_with = "health_cmd")]
+    pub health_url: Option<String>,
+    /// Probe by running this command in the root (exit 0 is healthy)
+    #[arg(long)]
+    pub health_cmd: Option<String>,
+    /// Labels such as region=eu,rack=4
+    #[arg(long, default_value = "")]
+    pub labels: String,
+    /// Command run before `current` switches (non-zero exit aborts the swap)
+    #[arg(long)]
+    pub pre_swap: Option<String>,
+    /// Command run after `current` switches, e.g. a reload
+    #[arg(long)]
+    pub post_swap: Option<String>,
+    /// Time limit for each hook
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub hook_timeout: std::time::Duration,
+    /// How long a new release has to become healthy after a swap
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub health_grace: std::time::Duration,
+    /// How often the health probe runs
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    pub probe_interval: std::time::Duration,
+    /// How often the agent reports to the server
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub heartbeat: std::time::Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +107,9 @@ pub struct ServeArgs {
     /// Address to listen on [env: HOTSWAP_ADDR] [default: 127.0.0.1:3000]
     #[arg(long)]
     pub addr: Option<String>,
+    /// Orchestration workers in this process [env: HOTSWAP_WORKERS] [default: 2]
+    #[arg(long)]
+    pub workers: Option<usize>,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }
@@ -79,6 +127,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             let config = Config::from_env(Overrides {
                 addr: args.addr,
                 data_dir: args.database.data_dir,
+                workers: args.workers,
             })?;
             crate::telemetry::init(&config.log);
             serve(config).await
@@ -87,6 +136,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             let config = Config::from_env(Overrides {
                 addr: None,
                 data_dir: args.data_dir,
+                workers: None,
             })?;
             crate::telemetry::init(&config.log);
             let db = crate::db::connect(&config.database).await?;
@@ -95,7 +145,52 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(TokenCommand::Create(args)) => create_token(args).await,
+        Command::Agent(args) => run_agent(args).await,
     }
+}
+
+async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
+    use crate::agent::probe::HealthCheck;
+
+    crate::telemetry::init(&crate::config::LogConfig {
+        filter: std::env::var("HOTSWAP_LOG").unwrap_or_else(|_| "info".into()),
+        json: std::env::var("HOTSWAP_LOG_FORMAT").as_deref() == Ok("json"),
+    });
+    if !(args.server.starts_with("http://") || args.server.starts_with("https://")) {
+        anyhow::bail!("--server: expected an http:// or https:// URL");
+    }
+    let labels =
+        crate::agent::parse_labels(&args.labels).map_err(|m| anyhow::anyhow!("--labels: {m}"))?;
+    let name = match args.name {
+        Some(name) => name,
+        None => std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_string())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .context("--name is required: the host name could not be read")?,
+    };
+    let health = match (args.health_url, args.health_cmd) {
+        (Some(url), _) => Some(HealthCheck::Url(url)),
+        (None, Some(cmd)) => Some(HealthCheck::Command(cmd)),
+        (None, None) => None,
+    };
+    let root = std::path::absolute(&args.root)
+        .with_context(|| format!("--root {}", args.root.display()))?;
+    crate::agent::run(crate::agent::AgentConfig {
+        server: args.server,
+        token: args.token,
+        root,
+        name,
+        labels,
+        health,
+        pre_swap: args.pre_swap,
+        post_swap: args.post_swap,
+        hook_timeout: args.hook_timeout,
+        health_grace: args.health_grace,
+        probe_interval: args.probe_interval,
+        heartbeat: args.heartbeat,
+    })
+    .await
 }
 
 async fn create_token(args: TokenCreateArgs) -> anyhow::Result<()> {
@@ -104,6 +199,7 @@ async fn create_token(args: TokenCreateArgs) -> anyhow::Result<()> {
     let config = Config::from_env(Overrides {
         addr: None,
         data_dir: args.database.data_dir,
+        workers: None,
     })?;
     let db = crate::db::connect(&config.database).await?;
     crate::db::migrate(&db).await?;

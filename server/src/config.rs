@@ -19,6 +19,10 @@
 //! | `HOTSWAP_OIDC_ROLE_MAP` | empty | `group=tenant:role,…` |
 //! | `HOTSWAP_OIDC_DEFAULT_ROLE` | `viewer` | role in the default tenant without a matching group; `none` refuses |
 //! | `HOTSWAP_OIDC_DEFAULT_TENANT` | `default` | where the default role applies |
+//! | `HOTSWAP_WORKERS` (`--workers`) | `2` | orchestration workers in this process |
+//! | `HOTSWAP_JOB_LEASE` | `30s` | how long a worker's claim on a deployment lasts unrenewed |
+//! | `HOTSWAP_NODE_TIMEOUT` | `15s` | a node silent this long is offline |
+//! | `HOTSWAP_STEP_TIMEOUT` | `10m` | a swap unanswered this long fails |
 //!
 //! A value that does not parse stops the start with a message naming the variable.
 
@@ -33,6 +37,7 @@ const DEFAULT_LOG_FILTER: &str = "info,sea_orm_migration=warn,sqlx=warn";
 pub struct Overrides {
     pub addr: Option<String>,
     pub data_dir: Option<PathBuf>,
+    pub workers: Option<usize>,
 }
 
 #[derive(Clone)]
@@ -44,6 +49,7 @@ pub struct Config {
     pub admin_password: Option<String>,
     pub database: DatabaseConfig,
     pub log: LogConfig,
+    pub engine: crate::engine::EngineConfig,
 }
 
 /// Single sign-on through an OpenID provider.
@@ -184,6 +190,34 @@ impl Config {
         let public_url = public_url.trim_end_matches('/').to_string();
         let oidc = oidc_config(&var)?;
 
+        let mut engine = crate::engine::EngineConfig::default();
+        let workers_text = overrides
+            .workers
+            .map(|w| w.to_string())
+            .or_else(|| var("HOTSWAP_WORKERS"));
+        if let Some(text) = workers_text {
+            engine.workers = text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= 64)
+                .ok_or_else(|| invalid("HOTSWAP_WORKERS", &text, "expected 0 to 64"))?;
+        }
+        let duration = |key: &'static str,
+                        default: chrono::Duration|
+         -> Result<chrono::Duration, ConfigError> {
+            match var(key) {
+                None => Ok(default),
+                Some(text) => humantime::parse_duration(text.trim())
+                    .ok()
+                    .and_then(|d| chrono::Duration::from_std(d).ok())
+                    .filter(|d| *d >= chrono::Duration::seconds(1))
+                    .ok_or_else(|| invalid(key, &text, "expected a duration such as 30s or 5m")),
+            }
+        };
+        engine.lease = duration("HOTSWAP_JOB_LEASE", engine.lease)?;
+        engine.node_timeout = duration("HOTSWAP_NODE_TIMEOUT", engine.node_timeout)?;
+        engine.step_timeout = duration("HOTSWAP_STEP_TIMEOUT", engine.step_timeout)?;
+
         Ok(Config {
             addr,
             public_url,
@@ -197,6 +231,7 @@ impl Config {
                 max_connections,
             },
             log: LogConfig { filter, json },
+            engine,
         })
     }
 }
@@ -338,6 +373,7 @@ mod tests {
             Overrides {
                 addr: None,
                 data_dir: Some(data.clone()),
+                workers: None,
             },
         )
         .expect("defaults are valid");
@@ -357,6 +393,7 @@ mod tests {
             Overrides {
                 addr: Some("0.0.0.0:5000".into()),
                 data_dir: None,
+                workers: None,
             },
         )
         .expect("valid");

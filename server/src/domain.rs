@@ -1,8 +1,10 @@
 //! Pure logic: no database, no HTTP. Unit-tested on its own.
 
+pub mod analysis;
 pub mod environment;
 pub mod oidc_roles;
 pub mod password;
+pub mod plan;
 pub mod strategy;
 pub mod throttle;
 pub mod token;

@@ -2,11 +2,16 @@
 
 pub mod api_tokens;
 pub mod audit_entries;
+pub mod deployment_steps;
 pub mod deployments;
+pub mod enrollment_tokens;
 pub mod environments;
+pub mod events;
+pub mod jobs;
 pub mod memberships;
 pub mod module_versions;
 pub mod modules;
+pub mod node_samples;
 pub mod nodes;
 pub mod tenants;
 pub mod users;

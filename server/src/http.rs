@@ -1,5 +1,6 @@
 //! The HTTP surface: pages, REST API, health, metrics.
 
+pub mod agents;
 pub mod api;
 pub mod audit_trail;
 pub mod auth;

@@ -4,7 +4,12 @@
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
+pub mod deployments;
+pub mod environments;
 pub mod error;
+pub mod events;
+pub mod modules;
+pub mod nodes;
 pub mod oidc;
 pub mod principal;
 pub mod read;

@@ -9,6 +9,7 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::engine::Engine;
 use crate::http::metrics::HttpMetrics;
 use crate::http::session::DbSessionStore;
 use crate::services::bootstrap::{ensure_initialised, FirstRunAdmin};
@@ -20,6 +21,7 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     db: DatabaseConnection,
+    engine: Engine,
     first_run: Option<FirstRunAdmin>,
 }
 
@@ -59,6 +61,7 @@ impl Application {
             account: Arc::new(UiService),
             admin: Arc::new(UiService),
         };
+        let engine = Engine::new(db.clone(), config.engine.clone());
         let state = AppState {
             leptos_options,
             db: db.clone(),
@@ -72,6 +75,7 @@ impl Application {
                 .transpose()
                 .context("Failed to set up single sign-on")?
                 .map(Arc::new),
+            engine: engine.clone(),
         };
         let sessions = DbSessionStore::new(&db)?;
         let secure_cookies = config.public_url.starts_with("https://");
@@ -81,6 +85,7 @@ impl Application {
             listener,
             router,
             db,
+            engine,
             first_run,
         })
     }
@@ -105,15 +110,20 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
+        let workers = self.engine.start();
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+        // Workers stop between steps; an abandoned lease simply expires.
+        for worker in workers {
+            worker.abort();
+        }
         self.db.close().await.ok();
-        Ok(())
+        served
     }
 }
 

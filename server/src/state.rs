@@ -17,4 +17,5 @@ pub struct AppState {
     pub read: ReadModel,
     pub services: app::services::Services,
     pub oidc: Option<Arc<crate::http::oidc::OidcProvider>>,
+    pub engine: crate::engine::Engine,
 }

@@ -150,3 +150,59 @@ mod tests {
         );
     }
 }
+
+/// One entry of a deployment's event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventInfo {
+    pub id: i64,
+    pub deployment_id: Option<i64>,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventPage {
+    pub items: Vec<EventInfo>,
+    /// Pass as `after` to read on.
+    pub last_id: i64,
+}
+
+/// A deployment in full: its plan, where it is, and every node's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentDetail {
+    #[serde(flatten)]
+    pub summary: DeploymentSummary,
+    pub strategy_document: serde_json::Value,
+    pub outcome: Option<String>,
+    pub current_phase: i32,
+    pub stage: String,
+    pub started_at: Option<DateTime<Utc>>,
+    pub rollback_of: Option<i64>,
+    pub phases: Vec<PhaseView>,
+    pub nodes: Vec<NodeProgress>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseView {
+    pub index: i32,
+    pub label: String,
+    pub nodes: usize,
+    pub wait_secs: u64,
+    pub max_error_rate: Option<f64>,
+    pub max_p95_ms: Option<f64>,
+    /// `pending`, `active`, `done`.
+    pub state: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeProgress {
+    pub id: i64,
+    pub name: String,
+    pub pool: Option<String>,
+    pub online: bool,
+    /// `waiting`, `swapping`, `swapped`, `failed`, `rolling_back`, `rolled_back`.
+    pub state: String,
+    pub version: Option<String>,
+    pub error: Option<String>,
+}

@@ -11,4 +11,6 @@ pub struct EnvironmentSummary {
     pub default_strategy: String,
     pub nodes_online: u64,
     pub nodes_total: u64,
+    /// Blue-green: the pool serving traffic.
+    pub active_pool: Option<String>,
 }

@@ -81,9 +81,87 @@ pub fn name(field: &'static str, text: &str) -> Result<String, FieldError> {
     }
 }
 
+/// Module names and versions become directory names on every node.
+fn path_safe(text: &str, max: usize) -> bool {
+    let n = text.chars().count();
+    (1..=max).contains(&n)
+        && !text.starts_with('.')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+'))
+}
+
+pub fn module_name(text: &str) -> Result<String, FieldError> {
+    let name = text.trim();
+    if path_safe(name, 64) {
+        Ok(name.to_string())
+    } else {
+        fail(
+            "name",
+            "1 to 64 characters: letters, digits, '.', '-', '_' or '+', not starting with '.'",
+        )
+    }
+}
+
+pub fn version(text: &str) -> Result<String, FieldError> {
+    let version = text.trim();
+    if path_safe(version, 64) {
+        Ok(version.to_string())
+    } else {
+        fail(
+            "version",
+            "1 to 64 characters: letters, digits, '.', '-', '_' or '+', e.g. 1.4.2",
+        )
+    }
+}
+
+pub fn artifact_url(text: &str) -> Result<String, FieldError> {
+    let url = text.trim();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let ok = match rest {
+        Some(rest) => !rest.is_empty() && !rest.starts_with('/'),
+        None => url
+            .strip_prefix("file://")
+            .is_some_and(|p| p.starts_with('/') && p.len() > 1),
+    };
+    if ok && url.len() <= 2048 && !url.contains(char::is_whitespace) {
+        Ok(url.to_string())
+    } else {
+        fail(
+            "artifact_url",
+            "an http://, https:// or file:///absolute/path URL",
+        )
+    }
+}
+
+pub fn sha256(text: &str) -> Result<String, FieldError> {
+    let digest = text.trim();
+    if digest.len() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(digest.to_ascii_lowercase())
+    } else {
+        fail("sha256", "64 hexadecimal characters")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn artifacts_are_described_safely() {
+        assert!(module_name("billing-api").is_ok());
+        assert!(module_name("../etc").is_err());
+        assert!(version("1.4.2+build.7").is_ok());
+        assert!(version("1.0/evil").is_err());
+        assert!(artifact_url("https://example.com/a.tar.gz").is_ok());
+        assert!(artifact_url("file:///srv/a.tar.gz").is_ok());
+        assert!(artifact_url("ftp://example.com/a").is_err());
+        assert!(artifact_url("file://relative").is_err());
+        assert_eq!(sha256(&"AB".repeat(32)).unwrap(), "ab".repeat(32));
+        assert!(sha256("abc").is_err());
+    }
 
     #[test]
     fn usernames() {

@@ -20,6 +20,12 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
+    /// `swap`, `verify`, `rollback`: where the engine is inside the current phase.
+    pub stage: String,
+    pub phase_started_at: Option<DateTimeUtc>,
+    /// An operator asked to end the current wait early (promote).
+    pub skip_wait: bool,
+    pub analyzed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,6 +5,8 @@ mod audit;
 mod auth;
 mod deployments;
 mod environments;
+mod modules;
+mod nodes;
 mod tenants;
 mod tokens;
 mod users;
@@ -21,9 +23,30 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/me", get(auth::whoami))
         .route("/auth/password", post(auth::change_password))
         .route("/auth/tenant", post(auth::switch_tenant))
-        .route("/deployments", get(deployments::list))
+        .route(
+            "/deployments",
+            get(deployments::list).post(deployments::create),
+        )
         .route("/deployments/{id}", get(deployments::show))
+        .route("/deployments/{id}/events", get(deployments::events))
+        .route("/deployments/{id}/pause", post(deployments::pause))
+        .route("/deployments/{id}/resume", post(deployments::resume))
+        .route("/deployments/{id}/abort", post(deployments::abort))
+        .route("/deployments/{id}/promote", post(deployments::promote))
+        .route("/deployments/{id}/rollback", post(deployments::rollback))
+        .route("/deployments/{id}/cancel", post(deployments::cancel))
+        .route("/modules", get(modules::list).post(modules::create))
+        .route(
+            "/modules/{name}/versions",
+            get(modules::versions).post(modules::publish),
+        )
         .route("/environments", get(environments::list))
+        .route("/environments/{name}", patch(environments::update))
+        .route(
+            "/environments/{name}/enrollment-tokens",
+            post(nodes::create_enrollment_token),
+        )
+        .route("/nodes", get(nodes::list))
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", delete(tokens::revoke))
         .route("/users", get(users::list).post(users::add))

@@ -12,7 +12,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::http::auth::csrf;
 use crate::http::session::{self, DbSessionStore};
-use crate::http::{api, audit_trail, fallback, health, metrics, oidc};
+use crate::http::{agents, api, audit_trail, fallback, health, metrics, oidc};
 use crate::state::AppState;
 
 pub fn build(state: AppState, sessions: DbSessionStore, secure_cookies: bool) -> Router {
@@ -32,7 +32,7 @@ pub fn build(state: AppState, sessions: DbSessionStore, secure_cookies: bool) ->
         .route("/health", get(health::live))
         .route("/health/database", get(health::database))
         .route("/metrics", get(metrics::endpoint))
-        .nest("/api/v1", api::routes())
+        .nest("/api/v1", api::routes().merge(agents::routes()))
         .route("/auth/oidc/login", get(oidc::begin))
         .route("/auth/oidc/callback", get(oidc::callback))
         .nest_service("/pkg", assets)

@@ -54,6 +54,7 @@ impl ReadModel {
                     nodes_total: here.clone().count() as u64,
                     nodes_online: here.filter(|(_, status)| status == "online").count() as u64,
                     default_strategy: summarize(&e.default_strategy),
+                    active_pool: e.active_pool,
                     name: e.name,
                     requires_approval: e.requires_approval,
                     required_approvals: e.required_approvals,

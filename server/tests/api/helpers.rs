@@ -96,6 +96,7 @@ pub fn test_config(data_dir: &std::path::Path, database_url: &str) -> Config {
         Overrides {
             addr: None,
             data_dir: Some(data_dir.to_path_buf()),
+            workers: None,
         },
     )
     .expect("the test configuration is valid")

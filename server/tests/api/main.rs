@@ -2,10 +2,12 @@
 //! real database. SQLite by default; set `HOTSWAP_TEST_DATABASE_URL` to a
 //! PostgreSQL server's URL to run every test there (each gets its own database).
 
+mod fleet;
 mod helpers;
 
 mod auth;
 mod cli;
+mod crash;
 mod deployments;
 mod errors;
 mod first_run;
@@ -13,5 +15,6 @@ mod health;
 mod outage;
 mod pages;
 mod rbac;
+mod rollouts;
 mod tokens;
 mod users;

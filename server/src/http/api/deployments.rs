@@ -1,11 +1,14 @@
 use app::model::deployment::{
-    DeploymentFilter, DeploymentPage, DeploymentStatus, DeploymentSummary,
+    DeploymentDetail, DeploymentFilter, DeploymentPage, DeploymentStatus, EventPage,
 };
 use app::model::role::Action;
-use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
+
+use crate::services::deployments::{self, Acted, Created, NewDeployment, Verb};
 
 use crate::http::error::{ApiError, ApiResult};
 use crate::services::principal::Principal;
@@ -79,13 +82,123 @@ pub async fn list(
     ))
 }
 
-/// `GET /api/v1/deployments/{id}`.
+fn deployment_id(id: Result<Path<i64>, PathRejection>) -> ApiResult<i64> {
+    let Path(id) = id.map_err(|_| ApiError::invalid("id", "deployment ids are whole numbers"))?;
+    Ok(id)
+}
+
+/// `GET /api/v1/deployments/{id}`: status, plan, phase and every node's state.
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
     id: Result<Path<i64>, PathRejection>,
-) -> ApiResult<Json<DeploymentSummary>> {
+) -> ApiResult<Json<DeploymentDetail>> {
     principal.require(Action::Read)?;
-    let Path(id) = id.map_err(|_| ApiError::invalid("id", "deployment ids are whole numbers"))?;
-    Ok(Json(state.read.deployment(&principal.tenant, id).await?))
+    let id = deployment_id(id)?;
+    Ok(Json(
+        deployments::detail(&state.db, &state.read, &principal.tenant, id).await?,
+    ))
 }
+
+/// `POST /api/v1/deployments` `{module, version, environment, strategy?}` → 202 `{id, status}`.
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Result<Json<NewDeployment>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let Json(body) = body?;
+    let created = deployments::create(&state.engine, &principal, body).await?;
+    Ok((StatusCode::ACCEPTED, Json(created)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EventsQuery {
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /api/v1/deployments/{id}/events?after=&limit=`: oldest first.
+pub async fn events(
+    State(state): State<AppState>,
+    principal: Principal,
+    id: Result<Path<i64>, PathRejection>,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+) -> ApiResult<Json<EventPage>> {
+    principal.require(Action::Read)?;
+    let id = deployment_id(id)?;
+    let Query(query) = query?;
+    let after = match query.after.filter(|a| !a.is_empty()) {
+        None => 0,
+        Some(a) => a
+            .parse::<i64>()
+            .ok()
+            .filter(|a| *a >= 0)
+            .ok_or_else(|| ApiError::invalid("after", "an event id, 0 or more"))?,
+    };
+    let limit = match query.limit.filter(|l| !l.is_empty()) {
+        None => 200,
+        Some(l) => l
+            .parse::<u64>()
+            .ok()
+            .filter(|l| (1..=1000).contains(l))
+            .ok_or_else(|| ApiError::invalid("limit", "limit must be between 1 and 1000"))?,
+    };
+    deployments::check_visible(&state.db, &principal.tenant, id).await?;
+    let items =
+        crate::services::events::of_deployment(&state.db, principal.tenant.id, id, after, limit)
+            .await?;
+    let last_id = items.last().map(|e| e.id).unwrap_or(after);
+    Ok(Json(EventPage { items, last_id }))
+}
+
+async fn act(
+    state: AppState,
+    principal: Principal,
+    id: Result<Path<i64>, PathRejection>,
+    verb: Verb,
+) -> ApiResult<Json<Acted>> {
+    let id = deployment_id(id)?;
+    Ok(Json(
+        deployments::act(&state.engine, &principal, id, verb).await?,
+    ))
+}
+
+macro_rules! action {
+    ($name:ident, $verb:expr, $doc:literal) => {
+        #[doc = $doc]
+        pub async fn $name(
+            State(state): State<AppState>,
+            principal: Principal,
+            id: Result<Path<i64>, PathRejection>,
+        ) -> ApiResult<Json<Acted>> {
+            act(state, principal, id, $verb).await
+        }
+    };
+}
+
+action!(
+    pause,
+    Verb::Pause,
+    "`POST /api/v1/deployments/{id}/pause`: stop before the next step."
+);
+action!(
+    resume,
+    Verb::Resume,
+    "`POST /api/v1/deployments/{id}/resume`."
+);
+action!(
+    abort,
+    Verb::Abort,
+    "`POST /api/v1/deployments/{id}/abort`: roll back what was swapped."
+);
+action!(
+    promote,
+    Verb::Promote,
+    "`POST /api/v1/deployments/{id}/promote`: end the current wait now."
+);
+action!(rollback, Verb::Rollback, "`POST /api/v1/deployments/{id}/rollback`: abort a running one; for a finished one, deploy the version before it again.");
+action!(
+    cancel,
+    Verb::Cancel,
+    "`POST /api/v1/deployments/{id}/cancel`: withdraw one that has not started."
+);

@@ -1,0 +1,191 @@
+//! The orchestration engine: workers that claim deployments from the job queue
+//! and move each one step along its plan (see `../shared` ENGINE notes in the
+//! README): the database is the only truth, every step is recorded before and
+//! after it runs, and any worker on any replica can pick a deployment up.
+
+pub mod advance;
+pub mod dispatch;
+pub mod hub;
+pub mod queue;
+pub mod switch;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use self::advance::Next;
+use self::hub::AgentHub;
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Workers per process (`--workers`).
+    pub workers: usize,
+    /// How long a claimed job stays claimed without renewal.
+    pub lease: chrono::Duration,
+    /// A node silent this long is offline, and fails the steps that need it.
+    pub node_timeout: chrono::Duration,
+    /// A command unanswered this long fails.
+    pub step_timeout: chrono::Duration,
+    /// How often idle workers look for work another replica queued.
+    pub idle_poll: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            lease: chrono::Duration::seconds(30),
+            node_timeout: chrono::Duration::seconds(15),
+            step_timeout: chrono::Duration::minutes(10),
+            idle_poll: Duration::from_millis(500),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: DatabaseConnection,
+    hub: AgentHub,
+    wake: Notify,
+    config: EngineConfig,
+    client: reqwest::Client,
+    instance: String,
+}
+
+impl Engine {
+    pub fn new(db: DatabaseConnection, config: EngineConfig) -> Self {
+        let instance = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                hub: AgentHub::default(),
+                wake: Notify::new(),
+                config,
+                client: reqwest::Client::new(),
+                instance,
+            }),
+        }
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    pub fn hub(&self) -> &AgentHub {
+        &self.inner.hub
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn client(&self) -> &reqwest::Client {
+        &self.inner.client
+    }
+
+    /// Makes a deployment runnable now and rouses idle workers.
+    pub async fn wake(&self, deployment_id: i64) {
+        if let Err(error) = queue::wake(&self.inner.db, deployment_id).await {
+            tracing::warn!(%error, deployment_id, "could not wake a deployment; it runs at its next poll");
+        }
+        self.inner.wake.notify_waiters();
+    }
+
+    /// Rouses idle workers (new work was queued).
+    pub fn nudge(&self) {
+        self.inner.wake.notify_waiters();
+    }
+
+    /// Starts the workers and the node-liveness sweep.
+    pub fn start(&self) -> Vec<JoinHandle<()>> {
+        let mut tasks: Vec<JoinHandle<()>> = (0..self.inner.config.workers)
+            .map(|n| {
+                let engine = self.clone();
+                let worker = format!("{}-w{n}", self.inner.instance);
+                tokio::spawn(async move { engine.work(worker).await })
+            })
+            .collect();
+        let engine = self.clone();
+        tasks.push(tokio::spawn(async move { engine.sweep_nodes().await }));
+        tasks
+    }
+
+    async fn work(self, worker: String) {
+        loop {
+            match queue::claim(&self.inner.db, &worker, self.inner.config.lease).await {
+                Ok(Some(job)) => self.run(job, &worker).await,
+                Ok(None) => {
+                    tokio::select! {
+                        _ = self.inner.wake.notified() => {}
+                        _ = tokio::time::sleep(self.inner.config.idle_poll) => {}
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot claim jobs; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// Advances one deployment while renewing the lease; losing the lease
+    /// abandons the work at once (another worker owns it now).
+    async fn run(&self, job: queue::Claimed, worker: &str) {
+        let db = &self.inner.db;
+        let lease = self.inner.config.lease;
+        let renew_every = (lease / 3).to_std().unwrap_or(Duration::from_secs(10));
+        let keep_lease = async {
+            loop {
+                tokio::time::sleep(renew_every).await;
+                match queue::renew(db, &job, worker, lease).await {
+                    Ok(true) => {}
+                    _ => return,
+                }
+            }
+        };
+        let outcome = tokio::select! {
+            outcome = advance::advance(self, job.deployment_id) => outcome,
+            () = keep_lease => {
+                tracing::warn!(deployment_id = job.deployment_id, "lost the lease; leaving the deployment to its new owner");
+                return;
+            }
+        };
+        let done = match outcome {
+            Ok(Next::Done) => queue::finish(db, &job, worker).await,
+            Ok(Next::At(at)) => queue::release(db, &job, worker, at).await,
+            Err(error) => {
+                tracing::warn!(%error, deployment_id = job.deployment_id, "a deployment step failed; retrying shortly");
+                queue::release(
+                    db,
+                    &job,
+                    worker,
+                    chrono::Utc::now() + chrono::Duration::seconds(2),
+                )
+                .await
+            }
+        };
+        if let Err(error) = done {
+            tracing::warn!(%error, deployment_id = job.deployment_id, "could not hand the job back; its lease will expire");
+        }
+    }
+
+    async fn sweep_nodes(self) {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            let cutoff = chrono::Utc::now() - self.inner.config.node_timeout;
+            if let Err(error) =
+                crate::services::nodes::mark_silent_offline(&self.inner.db, cutoff).await
+            {
+                tracing::debug!(%error, "node sweep failed");
+            }
+        }
+    }
+}

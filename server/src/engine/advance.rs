@@ -1,0 +1,775 @@
+//! Moving one deployment forward by as much as it can go now. Every write is
+//! conditional or keyed by a unique command id, so running this twice — after
+//! a crash, or by two workers in a race — never does a step twice.
+
+use std::collections::HashMap;
+
+use app::model::deployment::DeploymentStatus;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
+};
+use serde_json::json;
+
+use crate::domain::analysis::{decide, Sample, Verdict};
+use crate::domain::plan::{plan, Phase, PhaseAction, Plan, PlanNode};
+use crate::domain::strategy::Strategy;
+use crate::engine::dispatch::{DONE, FAILED, PENDING, SENT};
+use crate::engine::Engine;
+use crate::entities::{deployment_steps, deployments, environments, node_samples, nodes};
+use crate::services::{events, ServiceError};
+
+/// When to look at the deployment again.
+#[derive(Debug, PartialEq)]
+pub enum Next {
+    At(DateTime<Utc>),
+    Done,
+}
+
+pub const STAGE_SWAP: &str = "swap";
+pub const STAGE_VERIFY: &str = "verify";
+pub const STAGE_ROLLBACK: &str = "rollback";
+/// Rollback steps live outside the plan's phases.
+pub const ROLLBACK_PHASE: i32 = -1;
+
+const POLL: i64 = 1;
+
+fn soon() -> Next {
+    Next::At(Utc::now() + Duration::seconds(POLL))
+}
+
+/// Analysis settings of an environment (`analysis` column).
+struct Analysis {
+    interval: Duration,
+    min_requests: u64,
+    inconclusive_passes: bool,
+}
+
+fn analysis_of(env: &environments::Model) -> Analysis {
+    let doc = &env.analysis;
+    let interval = crate::domain::strategy::parse_duration(&doc["interval"], "interval")
+        .ok()
+        .and_then(|d| Duration::from_std(d).ok())
+        .filter(|d| *d >= Duration::seconds(1))
+        .unwrap_or(Duration::seconds(30));
+    Analysis {
+        interval,
+        min_requests: doc["min_samples"].as_u64().unwrap_or(10),
+        inconclusive_passes: doc["inconclusive"].as_str() == Some("pass"),
+    }
+}
+
+pub async fn advance(engine: &Engine, deployment_id: i64) -> Result<Next, ServiceError> {
+    let db = engine.db();
+    let Some(dep) = deployments::Entity::find_by_id(deployment_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(Next::Done);
+    };
+    match DeploymentStatus::parse(&dep.status) {
+        Some(DeploymentStatus::Queued) => start(engine, dep).await,
+        Some(DeploymentStatus::Running) => {
+            let plan: Plan = serde_json::from_value(dep.plan.clone()).map_err(|e| {
+                anyhow::anyhow!("deployment {deployment_id} has an unreadable plan: {e}")
+            })?;
+            let env = environments::Entity::find_by_id(dep.environment_id)
+                .one(db)
+                .await?
+                .ok_or(ServiceError::NotFound("environment"))?;
+            match dep.stage.as_str() {
+                STAGE_ROLLBACK => roll_back(engine, dep, &plan, &env).await,
+                STAGE_VERIFY => verify(engine, dep, &plan, &env).await,
+                _ => swap(engine, dep, &plan, &env).await,
+            }
+        }
+        // Waiting on a person; their action wakes the job.
+        Some(DeploymentStatus::Paused) | Some(DeploymentStatus::PendingApproval) => {
+            Ok(Next::At(Utc::now() + Duration::seconds(60)))
+        }
+        _ => Ok(Next::Done),
+    }
+}
+
+async fn start(engine: &Engine, dep: deployments::Model) -> Result<Next, ServiceError> {
+    let db = engine.db();
+    let env = environments::Entity::find_by_id(dep.environment_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound("environment"))?;
+    let strategy =
+        Strategy::parse(&dep.strategy).map_err(|e| anyhow::anyhow!("stored strategy: {e}"))?;
+    let targets: Vec<PlanNode> = nodes::Entity::find()
+        .filter(nodes::Column::EnvironmentId.eq(env.id))
+        .filter(nodes::Column::Status.ne("draining"))
+        .order_by_asc(nodes::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|n| PlanNode {
+            id: n.id,
+            pool: n.pool,
+        })
+        .collect();
+    let now = Utc::now();
+    let planned = match plan(&strategy, &targets, env.active_pool.as_deref()) {
+        Ok(p) => p,
+        Err(error) => {
+            finish(
+                db,
+                &dep,
+                DeploymentStatus::Failed,
+                format!("could not plan: {error}"),
+            )
+            .await?;
+            return Ok(Next::Done);
+        }
+    };
+    let started = deployments::Entity::update_many()
+        .col_expr(
+            deployments::Column::Status,
+            DeploymentStatus::Running.as_str().into(),
+        )
+        .col_expr(
+            deployments::Column::Plan,
+            serde_json::to_value(&planned).unwrap_or_default().into(),
+        )
+        .col_expr(deployments::Column::CurrentPhase, 0.into())
+        .col_expr(deployments::Column::Stage, STAGE_SWAP.into())
+        .col_expr(deployments::Column::StartedAt, Some(now).into())
+        .col_expr(deployments::Column::UpdatedAt, now.into())
+        .filter(deployments::Column::Id.eq(dep.id))
+        .filter(deployments::Column::Status.eq(DeploymentStatus::Queued.as_str()))
+        .exec(db)
+        .await?;
+    if started.rows_affected == 1 {
+        events::append(
+            db,
+            dep.tenant_id,
+            Some(dep.id),
+            "deployment_started",
+            json!({
+                "strategy": strategy.kind(),
+                "nodes": targets.len(),
+                "phases": planned.phases.iter().map(|p| p.label.clone()).collect::<Vec<_>>(),
+            }),
+        )
+        .await?;
+    }
+    Ok(Next::At(Utc::now()))
+}
+
+/// Nodes by id, for names in messages and liveness.
+async fn nodes_of(
+    db: &DatabaseConnection,
+    env_id: i64,
+) -> Result<HashMap<i64, nodes::Model>, ServiceError> {
+    Ok(nodes::Entity::find()
+        .filter(nodes::Column::EnvironmentId.eq(env_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|n| (n.id, n))
+        .collect())
+}
+
+fn command_id(dep: i64, phase: i32, node: i64, action: &str) -> String {
+    if phase == ROLLBACK_PHASE {
+        format!("d{dep}-rollback-n{node}")
+    } else {
+        format!("d{dep}-p{phase}-n{node}-{action}")
+    }
+}
+
+/// Inserts the steps that do not exist yet and nudges their nodes' connections.
+async fn ensure_steps(
+    engine: &Engine,
+    dep: &deployments::Model,
+    phase: i32,
+    action: &str,
+    wanted: &[(i64, Option<String>)],
+    existing: &[deployment_steps::Model],
+) -> Result<(), ServiceError> {
+    let db = engine.db();
+    let now = Utc::now();
+    let mut created = Vec::new();
+    for (node_id, target) in wanted {
+        if existing.iter().any(|s| s.node_id == Some(*node_id)) {
+            continue;
+        }
+        let insert = deployment_steps::ActiveModel {
+            tenant_id: Set(dep.tenant_id),
+            deployment_id: Set(dep.id),
+            phase: Set(phase),
+            node_id: Set(Some(*node_id)),
+            action: Set(action.to_string()),
+            command_id: Set(command_id(dep.id, phase, *node_id, action)),
+            status: Set(PENDING.to_string()),
+            attempts: Set(0),
+            result: Set(None),
+            target_version: Set(target.clone()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await;
+        match insert {
+            Ok(_) => created.push(*node_id),
+            // A racing worker inserted it first: same command, nothing to do.
+            Err(e) if crate::services::error::is_unique_violation(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    engine.hub().wake(&created);
+    Ok(())
+}
+
+/// Fails unanswered steps whose node went silent or which waited too long.
+async fn fail_stale(
+    engine: &Engine,
+    steps: &mut [deployment_steps::Model],
+    nodes: &HashMap<i64, nodes::Model>,
+) -> Result<(), ServiceError> {
+    let db = engine.db();
+    let now = Utc::now();
+    let silent_since = now - engine.config().node_timeout;
+    for step in steps
+        .iter_mut()
+        .filter(|s| s.status == PENDING || s.status == SENT)
+    {
+        let node = step.node_id.and_then(|id| nodes.get(&id));
+        let reason = match node {
+            None => Some("the node was removed".to_string()),
+            Some(n)
+                if n.status != "online"
+                    && n.last_heartbeat_at.is_none_or(|t| t < silent_since)
+                    && step.created_at < silent_since =>
+            {
+                Some(format!("node {} is offline", n.name))
+            }
+            Some(n)
+                if step.status == SENT && step.updated_at < now - engine.config().step_timeout =>
+            {
+                Some(format!("node {} did not answer in time", n.name))
+            }
+            _ => None,
+        };
+        let Some(reason) = reason else { continue };
+        let failed = deployment_steps::Entity::update_many()
+            .col_expr(deployment_steps::Column::Status, FAILED.into())
+            .col_expr(
+                deployment_steps::Column::Result,
+                Some(json!({ "ok": false, "error": reason })).into(),
+            )
+            .col_expr(deployment_steps::Column::UpdatedAt, now.into())
+            .filter(deployment_steps::Column::Id.eq(step.id))
+            .filter(deployment_steps::Column::Status.is_in([PENDING, SENT]))
+            .exec(db)
+            .await?;
+        if failed.rows_affected == 1 {
+            step.status = FAILED.to_string();
+            step.result = Some(json!({ "ok": false, "error": reason }));
+            events::append(
+                db,
+                step.tenant_id,
+                Some(step.deployment_id),
+                if step.action == "rollback" { "node_rollback_failed" } else { "node_swap_failed" },
+                json!({ "node": node.map(|n| n.name.clone()), "node_id": step.node_id, "phase": step.phase, "error": reason }),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn step_error(step: &deployment_steps::Model, nodes: &HashMap<i64, nodes::Model>) -> String {
+    let name = step
+        .node_id
+        .and_then(|id| nodes.get(&id))
+        .map(|n| n.name.clone())
+        .unwrap_or_else(|| "a removed node".into());
+    let error = step
+        .result
+        .as_ref()
+        .and_then(|r| r["error"].as_str())
+        .unwrap_or("failed");
+    format!("{name}: {error}")
+}
+
+async fn steps_of(
+    db: &DatabaseConnection,
+    dep: i64,
+    phase: Option<i32>,
+    action: &str,
+) -> Result<Vec<deployment_steps::Model>, ServiceError> {
+    let mut query = deployment_steps::Entity::find()
+        .filter(deployment_steps::Column::DeploymentId.eq(dep))
+        .filter(deployment_steps::Column::Action.eq(action));
+    if let Some(phase) = phase {
+        query = query.filter(deployment_steps::Column::Phase.eq(phase));
+    }
+    Ok(query
+        .order_by_asc(deployment_steps::Column::Id)
+        .all(db)
+        .await?)
+}
+
+async fn swap(
+    engine: &Engine,
+    dep: deployments::Model,
+    plan: &Plan,
+    env: &environments::Model,
+) -> Result<Next, ServiceError> {
+    let db = engine.db();
+    let index = dep.current_phase;
+    let Some(phase) = plan.phases.get(index as usize) else {
+        return next_phase(engine, dep, plan).await;
+    };
+    match &phase.action {
+        PhaseAction::Switch { to_pool } => {
+            let outcome = super::switch::run(
+                env.switch_hook.as_ref(),
+                engine.client(),
+                &env.name,
+                plan.previous_pool.as_deref(),
+                to_pool,
+            )
+            .await;
+            match outcome {
+                Ok(()) => {
+                    set_active_pool(db, env, Some(to_pool)).await?;
+                    events::append(
+                        db,
+                        dep.tenant_id,
+                        Some(dep.id),
+                        "traffic_switched",
+                        json!({ "environment": env.name, "from": plan.previous_pool, "to": to_pool }),
+                    )
+                    .await?;
+                    enter_verify(db, &dep, phase).await
+                }
+                Err(error) => {
+                    begin_rollback(db, &dep, format!("the switch to {to_pool} failed: {error}"))
+                        .await
+                }
+            }
+        }
+        PhaseAction::Swap => {
+            let mut steps = steps_of(db, dep.id, Some(index), "swap").await?;
+            if steps.len() < phase.nodes.len() {
+                if steps.is_empty() {
+                    events::append(
+                        db,
+                        dep.tenant_id,
+                        Some(dep.id),
+                        "phase_started",
+                        json!({ "phase": index, "label": phase.label, "nodes": phase.nodes.len() }),
+                    )
+                    .await?;
+                }
+                let wanted: Vec<_> = phase.nodes.iter().map(|n| (*n, None)).collect();
+                ensure_steps(engine, &dep, index, "swap", &wanted, &steps).await?;
+                steps = steps_of(db, dep.id, Some(index), "swap").await?;
+            }
+            let nodes = nodes_of(db, env.id).await?;
+            fail_stale(engine, &mut steps, &nodes).await?;
+            if steps
+                .iter()
+                .any(|s| s.status == PENDING || s.status == SENT)
+            {
+                return Ok(soon());
+            }
+            let all_failed: Vec<_> = steps_of(db, dep.id, None, "swap")
+                .await?
+                .into_iter()
+                .filter(|s| s.status == FAILED)
+                .collect();
+            if all_failed.len() as u32 > plan.max_failed {
+                let first = all_failed
+                    .first()
+                    .map(|s| step_error(s, &nodes))
+                    .unwrap_or_default();
+                let reason = if all_failed.len() == 1 {
+                    format!("{} failed: {first}", phase.label)
+                } else {
+                    format!(
+                        "{} nodes failed (at most {} may); first: {first}",
+                        all_failed.len(),
+                        plan.max_failed
+                    )
+                };
+                return begin_rollback(db, &dep, reason).await;
+            }
+            events::append(
+                db,
+                dep.tenant_id,
+                Some(dep.id),
+                "phase_swapped",
+                json!({
+                    "phase": index,
+                    "label": phase.label,
+                    "swapped": steps.iter().filter(|s| s.status == DONE).count(),
+                    "failed": steps.iter().filter(|s| s.status == FAILED).count(),
+                }),
+            )
+            .await?;
+            enter_verify(db, &dep, phase).await
+        }
+    }
+}
+
+async fn enter_verify(
+    db: &DatabaseConnection,
+    dep: &deployments::Model,
+    phase: &Phase,
+) -> Result<Next, ServiceError> {
+    let now = Utc::now();
+    let mut active = dep.clone().into_active_model();
+    active.stage = Set(STAGE_VERIFY.into());
+    active.phase_started_at = Set(Some(now));
+    active.analyzed_at = Set(Some(now));
+    active.updated_at = Set(now);
+    active.update(db).await?;
+    Ok(if phase.wait_secs == 0 {
+        Next::At(now)
+    } else {
+        Next::At(now + Duration::seconds(1))
+    })
+}
+
+async fn verify(
+    engine: &Engine,
+    dep: deployments::Model,
+    plan: &Plan,
+    env: &environments::Model,
+) -> Result<Next, ServiceError> {
+    let db = engine.db();
+    let Some(phase) = plan.phases.get(dep.current_phase as usize) else {
+        return next_phase(engine, dep, plan).await;
+    };
+    let now = Utc::now();
+    let started = dep.phase_started_at.unwrap_or(now);
+    let deadline = started + Duration::seconds(phase.wait_secs as i64);
+    if dep.skip_wait {
+        return next_phase(engine, dep, plan).await;
+    }
+    let Some(thresholds) = phase.thresholds else {
+        return if now >= deadline {
+            next_phase(engine, dep, plan).await
+        } else {
+            Ok(Next::At(deadline))
+        };
+    };
+    let settings = analysis_of(env);
+    let canaries: Vec<i64> = steps_of(db, dep.id, None, "swap")
+        .await?
+        .into_iter()
+        .filter(|s| s.status == DONE)
+        .filter_map(|s| s.node_id)
+        .collect();
+    let analyzed = dep.analyzed_at.unwrap_or(started);
+    if now >= analyzed + settings.interval || now >= deadline {
+        let samples = samples_since(db, &canaries, analyzed).await?;
+        let decision = decide(&samples, &thresholds, settings.min_requests);
+        events::append(
+            db,
+            dep.tenant_id,
+            Some(dep.id),
+            "analysis",
+            json!({
+                "phase": dep.current_phase,
+                "label": phase.label,
+                "verdict": decision.verdict,
+                "reason": decision.reason,
+                "requests": decision.requests,
+                "errors": decision.errors,
+                "error_rate": decision.error_rate,
+                "p95_ms": decision.p95_ms,
+                "max_error_rate": thresholds.max_error_rate,
+                "max_p95_ms": thresholds.max_p95_ms,
+                "canaries": canaries.len(),
+            }),
+        )
+        .await?;
+        if decision.verdict == Verdict::Fail {
+            return begin_rollback(db, &dep, format!("{}: {}", phase.label, decision.reason)).await;
+        }
+        let mut active = dep.clone().into_active_model();
+        active.analyzed_at = Set(Some(now));
+        active.updated_at = Set(now);
+        let dep = active.update(db).await?;
+        if now >= deadline {
+            // The phase as a whole must have enough evidence.
+            let whole = decide(
+                &samples_since(db, &canaries, started).await?,
+                &thresholds,
+                settings.min_requests,
+            );
+            return match whole.verdict {
+                Verdict::Pass => next_phase(engine, dep, plan).await,
+                Verdict::Inconclusive if settings.inconclusive_passes => {
+                    next_phase(engine, dep, plan).await
+                }
+                Verdict::Inconclusive => {
+                    begin_rollback(
+                        db,
+                        &dep,
+                        format!(
+                            "{}: inconclusive at the end of the phase: {}",
+                            phase.label, whole.reason
+                        ),
+                    )
+                    .await
+                }
+                Verdict::Fail => {
+                    begin_rollback(db, &dep, format!("{}: {}", phase.label, whole.reason)).await
+                }
+            };
+        }
+    }
+    let next_look = (analyzed + settings.interval).max(now + Duration::milliseconds(200));
+    Ok(Next::At(next_look.min(deadline)))
+}
+
+async fn samples_since(
+    db: &DatabaseConnection,
+    nodes: &[i64],
+    since: DateTime<Utc>,
+) -> Result<Vec<Sample>, ServiceError> {
+    Ok(node_samples::Entity::find()
+        .filter(node_samples::Column::NodeId.is_in(nodes.iter().copied()))
+        .filter(node_samples::Column::CreatedAt.gte(since))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| Sample {
+            requests: s.requests.max(0) as u64,
+            errors: s.errors.max(0) as u64,
+            p95_ms: s.p95_ms,
+        })
+        .collect())
+}
+
+async fn next_phase(
+    engine: &Engine,
+    dep: deployments::Model,
+    plan: &Plan,
+) -> Result<Next, ServiceError> {
+    let db = engine.db();
+    let next = dep.current_phase + 1;
+    if next as usize >= plan.phases.len() {
+        let nodes: usize = plan.phases.iter().map(|p| p.nodes.len()).sum();
+        finish(
+            db,
+            &dep,
+            DeploymentStatus::Succeeded,
+            format!("{nodes} nodes swapped"),
+        )
+        .await?;
+        return Ok(Next::Done);
+    }
+    let now = Utc::now();
+    let mut active = dep.into_active_model();
+    active.current_phase = Set(next);
+    active.stage = Set(STAGE_SWAP.into());
+    active.skip_wait = Set(false);
+    active.updated_at = Set(now);
+    active.update(db).await?;
+    Ok(Next::At(now))
+}
+
+pub async fn begin_rollback(
+    db: &DatabaseConnection,
+    dep: &deployments::Model,
+    reason: String,
+) -> Result<Next, ServiceError> {
+    let now = Utc::now();
+    let moved = deployments::Entity::update_many()
+        .col_expr(deployments::Column::Stage, STAGE_ROLLBACK.into())
+        .col_expr(deployments::Column::Outcome, Some(reason.clone()).into())
+        .col_expr(
+            deployments::Column::Status,
+            DeploymentStatus::Running.as_str().into(),
+        )
+        .col_expr(deployments::Column::UpdatedAt, now.into())
+        .filter(deployments::Column::Id.eq(dep.id))
+        .filter(deployments::Column::Stage.ne(STAGE_ROLLBACK))
+        .filter(deployments::Column::Status.is_in([
+            DeploymentStatus::Running.as_str(),
+            DeploymentStatus::Paused.as_str(),
+        ]))
+        .exec(db)
+        .await?;
+    if moved.rows_affected == 1 {
+        events::append(
+            db,
+            dep.tenant_id,
+            Some(dep.id),
+            "rollback_started",
+            json!({ "reason": reason }),
+        )
+        .await?;
+    }
+    Ok(Next::At(now))
+}
+
+async fn roll_back(
+    engine: &Engine,
+    dep: deployments::Model,
+    plan: &Plan,
+    env: &environments::Model,
+) -> Result<Next, ServiceError> {
+    let db = engine.db();
+    // Blue-green: traffic goes back to the old pool first; that is the instant part.
+    let mut switch_error = None;
+    if let Some(previous) = &plan.previous_pool {
+        if env.active_pool.as_deref() != Some(previous.as_str())
+            && traffic_moved(db, dep.id).await?
+        {
+            let from = env.active_pool.clone();
+            match super::switch::run(
+                env.switch_hook.as_ref(),
+                engine.client(),
+                &env.name,
+                from.as_deref(),
+                previous,
+            )
+            .await
+            {
+                Ok(()) => {
+                    set_active_pool(db, env, Some(previous)).await?;
+                    events::append(
+                        db,
+                        dep.tenant_id,
+                        Some(dep.id),
+                        "traffic_switched",
+                        json!({ "environment": env.name, "from": from, "to": previous, "rollback": true }),
+                    )
+                    .await?;
+                }
+                Err(error) => {
+                    switch_error = Some(format!(
+                        "switching traffic back to {previous} failed: {error}"
+                    ))
+                }
+            }
+        }
+    }
+    let swapped: Vec<_> = steps_of(db, dep.id, None, "swap")
+        .await?
+        .into_iter()
+        .filter(|s| s.status == DONE)
+        .filter_map(|s| {
+            let node = s.node_id?;
+            let previous = s
+                .result
+                .as_ref()
+                .and_then(|r| r["previous_version"].as_str().map(str::to_string));
+            Some((node, previous))
+        })
+        .collect();
+    let mut steps = steps_of(db, dep.id, Some(ROLLBACK_PHASE), "rollback").await?;
+    if steps.len() < swapped.len() {
+        ensure_steps(engine, &dep, ROLLBACK_PHASE, "rollback", &swapped, &steps).await?;
+        steps = steps_of(db, dep.id, Some(ROLLBACK_PHASE), "rollback").await?;
+    }
+    let nodes = nodes_of(db, env.id).await?;
+    fail_stale(engine, &mut steps, &nodes).await?;
+    if steps
+        .iter()
+        .any(|s| s.status == PENDING || s.status == SENT)
+    {
+        return Ok(soon());
+    }
+    let reason = dep.outcome.clone().unwrap_or_else(|| "rolled back".into());
+    let failures: Vec<String> = steps
+        .iter()
+        .filter(|s| s.status == FAILED)
+        .map(|s| step_error(s, &nodes))
+        .chain(switch_error)
+        .collect();
+    if failures.is_empty() {
+        finish(db, &dep, DeploymentStatus::RolledBack, reason).await?;
+    } else {
+        finish(
+            db,
+            &dep,
+            DeploymentStatus::Failed,
+            format!("{reason}; the rollback failed too: {}", failures.join("; ")),
+        )
+        .await?;
+    }
+    Ok(Next::Done)
+}
+
+async fn traffic_moved(db: &DatabaseConnection, dep: i64) -> Result<bool, ServiceError> {
+    use sea_orm::PaginatorTrait;
+    Ok(crate::entities::events::Entity::find()
+        .filter(crate::entities::events::Column::DeploymentId.eq(dep))
+        .filter(crate::entities::events::Column::Kind.eq("traffic_switched"))
+        .count(db)
+        .await?
+        > 0)
+}
+
+async fn set_active_pool(
+    db: &DatabaseConnection,
+    env: &environments::Model,
+    pool: Option<&str>,
+) -> Result<(), ServiceError> {
+    environments::Entity::update_many()
+        .col_expr(
+            environments::Column::ActivePool,
+            pool.map(str::to_string).into(),
+        )
+        .col_expr(environments::Column::UpdatedAt, Utc::now().into())
+        .filter(environments::Column::Id.eq(env.id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Ends a deployment once; a second call (a racing worker) changes nothing.
+pub async fn finish(
+    db: &DatabaseConnection,
+    dep: &deployments::Model,
+    status: DeploymentStatus,
+    outcome: String,
+) -> Result<(), ServiceError> {
+    let now = Utc::now();
+    let ended = deployments::Entity::update_many()
+        .col_expr(deployments::Column::Status, status.as_str().into())
+        .col_expr(deployments::Column::Outcome, Some(outcome.clone()).into())
+        .col_expr(deployments::Column::FinishedAt, Some(now).into())
+        .col_expr(deployments::Column::UpdatedAt, now.into())
+        .filter(deployments::Column::Id.eq(dep.id))
+        .filter(
+            deployments::Column::Status.is_in(
+                DeploymentStatus::ALL
+                    .iter()
+                    .filter(|s| s.is_active())
+                    .map(|s| s.as_str()),
+            ),
+        )
+        .exec(db)
+        .await?;
+    if ended.rows_affected == 1 {
+        let kind = match status {
+            DeploymentStatus::Succeeded => "deployment_succeeded",
+            DeploymentStatus::RolledBack => "deployment_rolled_back",
+            DeploymentStatus::Cancelled => "deployment_cancelled",
+            _ => "deployment_failed",
+        };
+        events::append(
+            db,
+            dep.tenant_id,
+            Some(dep.id),
+            kind,
+            json!({ "outcome": outcome }),
+        )
+        .await?;
+    }
+    Ok(())
+}

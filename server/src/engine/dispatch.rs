@@ -1,0 +1,174 @@
+//! Between the steps table and an agent's socket: which commands a node should
+//! receive now, and what its answers change.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
+};
+use serde_json::json;
+
+use crate::agent::protocol::{CommandResult, ServerMessage, SwapCommand};
+use crate::entities::{deployment_steps, deployments, module_versions, modules, nodes};
+use crate::services::{events, ServiceError};
+
+pub const PENDING: &str = "pending";
+pub const SENT: &str = "sent";
+pub const DONE: &str = "done";
+pub const FAILED: &str = "failed";
+
+/// Commands for `node_id`: pending steps become `sent`. With `resend`, steps
+/// already sent are sent again (after a reconnect the agent answers those from
+/// its journal instead of running them twice).
+pub async fn commands_for(
+    db: &DatabaseConnection,
+    node_id: i64,
+    resend: bool,
+) -> Result<Vec<ServerMessage>, ServiceError> {
+    let statuses: &[&str] = if resend { &[PENDING, SENT] } else { &[PENDING] };
+    let steps = deployment_steps::Entity::find()
+        .filter(deployment_steps::Column::NodeId.eq(node_id))
+        .filter(deployment_steps::Column::Status.is_in(statuses.iter().copied()))
+        .order_by_asc(deployment_steps::Column::Id)
+        .all(db)
+        .await?;
+    let mut artifacts: HashMap<i64, (module_versions::Model, modules::Model)> = HashMap::new();
+    let mut messages = Vec::with_capacity(steps.len());
+    for step in steps {
+        if step.status == PENDING {
+            let claimed = deployment_steps::Entity::update_many()
+                .col_expr(deployment_steps::Column::Status, SENT.into())
+                .col_expr(
+                    deployment_steps::Column::Attempts,
+                    (step.attempts + 1).into(),
+                )
+                .col_expr(deployment_steps::Column::UpdatedAt, Utc::now().into())
+                .filter(deployment_steps::Column::Id.eq(step.id))
+                .filter(deployment_steps::Column::Status.eq(PENDING))
+                .exec(db)
+                .await?;
+            if claimed.rows_affected == 0 {
+                continue;
+            }
+        }
+        if let std::collections::hash_map::Entry::Vacant(slot) = artifacts.entry(step.deployment_id)
+        {
+            let Some(deployment) = deployments::Entity::find_by_id(step.deployment_id)
+                .one(db)
+                .await?
+            else {
+                continue;
+            };
+            let version = module_versions::Entity::find_by_id(deployment.module_version_id)
+                .one(db)
+                .await?
+                .ok_or(ServiceError::NotFound("module version"))?;
+            let module = modules::Entity::find_by_id(deployment.module_id)
+                .one(db)
+                .await?
+                .ok_or(ServiceError::NotFound("module"))?;
+            slot.insert((version, module));
+        }
+        let Some((version, module)) = artifacts.get(&step.deployment_id) else {
+            continue;
+        };
+        messages.push(match step.action.as_str() {
+            "rollback" => ServerMessage::Rollback {
+                command_id: step.command_id,
+                module: module.name.clone(),
+                to_version: step.target_version,
+            },
+            _ => ServerMessage::Swap(SwapCommand {
+                command_id: step.command_id,
+                module: module.name.clone(),
+                version: version.version.clone(),
+                url: version.artifact_url.clone(),
+                sha256: version.sha256.clone(),
+                signature: version.signature.clone(),
+                public_key: module
+                    .public_key
+                    .clone()
+                    .filter(|_| module.require_signature),
+            }),
+        });
+    }
+    Ok(messages)
+}
+
+/// Records an agent's answer. Returns the deployment to wake, if any.
+pub async fn apply_result(
+    db: &DatabaseConnection,
+    node: &nodes::Model,
+    result: CommandResult,
+) -> Result<Option<i64>, ServiceError> {
+    update_versions(db, node.id, &result.modules).await?;
+    // A node may only answer for its own commands.
+    let Some(step) = deployment_steps::Entity::find()
+        .filter(deployment_steps::Column::CommandId.eq(result.command_id.as_str()))
+        .filter(deployment_steps::Column::NodeId.eq(node.id))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if step.status != PENDING && step.status != SENT {
+        return Ok(None);
+    }
+    let status = if result.ok { DONE } else { FAILED };
+    let updated = deployment_steps::Entity::update_many()
+        .col_expr(deployment_steps::Column::Status, status.into())
+        .col_expr(
+            deployment_steps::Column::Result,
+            serde_json::to_value(&result).unwrap_or_default().into(),
+        )
+        .col_expr(deployment_steps::Column::UpdatedAt, Utc::now().into())
+        .filter(deployment_steps::Column::Id.eq(step.id))
+        .filter(deployment_steps::Column::Status.is_in([PENDING, SENT]))
+        .exec(db)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Ok(None);
+    }
+    let kind = match (step.action.as_str(), result.ok) {
+        ("rollback", true) => "node_rolled_back",
+        ("rollback", false) => "node_rollback_failed",
+        (_, true) => "node_swapped",
+        (_, false) => "node_swap_failed",
+    };
+    events::append(
+        db,
+        step.tenant_id,
+        Some(step.deployment_id),
+        kind,
+        json!({
+            "node": node.name,
+            "node_id": node.id,
+            "phase": step.phase,
+            "version": result.current_version,
+            "previous_version": result.previous_version,
+            "error": result.error,
+        }),
+    )
+    .await?;
+    Ok(Some(step.deployment_id))
+}
+
+/// What the agent says it runs is the truth; the table follows.
+pub async fn update_versions(
+    db: &DatabaseConnection,
+    node_id: i64,
+    modules: &crate::agent::protocol::Modules,
+) -> Result<(), ServiceError> {
+    let versions = serde_json::to_value(modules).unwrap_or_default();
+    if let Some(node) = nodes::Entity::find_by_id(node_id).one(db).await? {
+        if node.versions != versions {
+            let mut active = node.into_active_model();
+            active.versions = Set(versions);
+            active.updated_at = Set(Utc::now());
+            active.update(db).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! The agents' side of the API: enrollment (with an enrollment token) and the
+//! WebSocket every agent keeps open (with its node credential). Neither is a
+//! member's request, so neither goes through roles.
+
+use std::time::Duration;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use crate::agent::protocol::{
+    AgentMessage, EnrollRequest, EnrollResponse, ServerMessage, PROTOCOL_VERSION,
+};
+use crate::engine::dispatch;
+use crate::entities::nodes as node_rows;
+use crate::http::error::{ApiError, ApiResult};
+use crate::services::nodes;
+use crate::state::AppState;
+
+/// How often a connection re-reads its node's pending commands in case a
+/// nudge went to another replica.
+const SWEEP: Duration = Duration::from_secs(3);
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/agents/enroll", post(enroll))
+        .route("/agents/connect", get(connect))
+}
+
+/// `POST /api/v1/agents/enroll` `{token, name, labels, agent_version}` → 201.
+async fn enroll(
+    State(state): State<AppState>,
+    body: Result<Json<EnrollRequest>, JsonRejection>,
+) -> ApiResult<(axum::http::StatusCode, Json<EnrollResponse>)> {
+    let Json(request) = body?;
+    let enrolled = nodes::enroll(&state.db, request)
+        .await
+        .map_err(|e| match e {
+            crate::services::ServiceError::Unauthorized => ApiError::Forbidden(
+                "the enrollment token is unknown or expired; ask an Admin for a new one".into(),
+            ),
+            other => other.into(),
+        })?;
+    Ok((axum::http::StatusCode::CREATED, Json(enrolled)))
+}
+
+/// `GET /api/v1/agents/connect` with `Authorization: Bearer <node credential>`.
+async fn connect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let credential = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let node = match nodes::authenticate(&state.db, credential).await {
+        Ok(node) => node,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    ws.on_upgrade(move |socket| async move {
+        let node_id = node.id;
+        if let Err(error) = session(state.clone(), node, socket).await {
+            tracing::info!(node_id, %error, "agent connection ended");
+        }
+    })
+}
+
+fn text(message: &ServerMessage) -> Message {
+    Message::Text(serde_json::to_string(message).unwrap_or_default().into())
+}
+
+async fn session(
+    state: AppState,
+    node: node_rows::Model,
+    mut socket: WebSocket,
+) -> anyhow::Result<()> {
+    let engine = state.engine.clone();
+    let db = state.db.clone();
+    let wake = engine.hub().register(node.id);
+    let outcome = async {
+        // The first message must be hello.
+        let first = tokio::time::timeout(Duration::from_secs(10), socket.recv()).await;
+        let Ok(Some(Ok(Message::Text(hello)))) = first else {
+            anyhow::bail!("no hello");
+        };
+        let AgentMessage::Hello { protocol, agent_version, modules } = serde_json::from_str(&hello)? else {
+            anyhow::bail!("the first message was not hello");
+        };
+        if protocol != PROTOCOL_VERSION {
+            anyhow::bail!("agent speaks protocol {protocol}, this server {PROTOCOL_VERSION}");
+        }
+        nodes::seen(&db, &node, &modules, Some(&agent_version)).await?;
+        tracing::info!(node = %node.name, "agent connected");
+        for command in dispatch::commands_for(&db, node.id, true).await? {
+            socket.send(text(&command)).await?;
+        }
+        let mut sweep = tokio::time::interval(SWEEP);
+        sweep.tick().await;
+        loop {
+            tokio::select! {
+                incoming = socket.recv() => {
+                    let Some(incoming) = incoming else { return Ok(()) };
+                    match incoming? {
+                        Message::Text(body) => match serde_json::from_str::<AgentMessage>(&body) {
+                            Ok(AgentMessage::Heartbeat { modules, sample }) => {
+                                nodes::seen(&db, &node, &modules, None).await?;
+                                if let Some(sample) = sample {
+                                    nodes::record_sample(&db, &node, sample).await?;
+                                }
+                            }
+                            Ok(AgentMessage::Result(result)) => {
+                                if let Some(deployment) = dispatch::apply_result(&db, &node, result).await? {
+                                    engine.wake(deployment).await;
+                                }
+                            }
+                            Ok(AgentMessage::Hello { .. }) => {}
+                            Err(error) => tracing::warn!(node = %node.name, %error, "unreadable agent message"),
+                        },
+                        Message::Close(_) => return Ok(()),
+                        _ => {}
+                    }
+                }
+                _ = wake.notified() => {
+                    for command in dispatch::commands_for(&db, node.id, false).await? {
+                        socket.send(text(&command)).await?;
+                    }
+                }
+                _ = sweep.tick() => {
+                    for command in dispatch::commands_for(&db, node.id, false).await? {
+                        socket.send(text(&command)).await?;
+                    }
+                    socket.send(text(&ServerMessage::Ping)).await?;
+                }
+            }
+        }
+    }
+    .await;
+    engine.hub().unregister(node.id, &wake);
+    if let Err(error) = nodes::disconnected(&db, node.id).await {
+        tracing::warn!(%error, "could not mark a node offline");
+    }
+    tracing::info!(node = %node.name, "agent disconnected");
+    outcome
+}

@@ -1,0 +1,59 @@
+use app::model::module::{ModuleInfo, VersionInfo};
+use app::model::role::Action;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+
+use crate::http::error::ApiResult;
+use crate::services::modules::{self, NewModule, NewVersion};
+use crate::services::principal::Principal;
+use crate::state::AppState;
+
+/// `GET /api/v1/modules`.
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<Vec<ModuleInfo>>> {
+    principal.require(Action::Read)?;
+    Ok(Json(modules::list(&state.db, &principal.tenant).await?))
+}
+
+/// `POST /api/v1/modules` `{name, description?, public_key?}` → 201.
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Result<Json<NewModule>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<ModuleInfo>)> {
+    let Json(body) = body?;
+    Ok((
+        StatusCode::CREATED,
+        Json(modules::create(&state.db, &principal, body).await?),
+    ))
+}
+
+/// `GET /api/v1/modules/{name}/versions`: newest first.
+pub async fn versions(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<VersionInfo>>> {
+    principal.require(Action::Read)?;
+    Ok(Json(
+        modules::versions(&state.db, &principal.tenant, &name).await?,
+    ))
+}
+
+/// `POST /api/v1/modules/{name}/versions` `{version, artifact_url, sha256, signature?}` → 201.
+pub async fn publish(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(name): Path<String>,
+    body: Result<Json<NewVersion>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<VersionInfo>)> {
+    let Json(body) = body?;
+    Ok((
+        StatusCode::CREATED,
+        Json(modules::publish(&state.db, &principal, &name, body).await?),
+    ))
+}

@@ -1,0 +1,533 @@
+//! Starting deployments and the operator actions on them. The engine does the
+//! rest; these only change rows and wake it.
+
+use app::model::deployment::{DeploymentDetail, DeploymentStatus, NodeProgress, PhaseView};
+use app::model::role::Action;
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::domain::plan::{plan, Plan, PlanNode};
+use crate::domain::strategy::Strategy;
+use crate::engine::advance::{begin_rollback, finish, STAGE_VERIFY};
+use crate::engine::{queue, Engine};
+use crate::entities::{
+    deployment_steps, deployments, environments, module_versions, modules, nodes,
+};
+use crate::services::error::is_unique_violation;
+use crate::services::principal::Principal;
+use crate::services::tenancy::{scoped, Tenant};
+use crate::services::{events, ServiceError};
+
+#[derive(Debug, Deserialize)]
+pub struct NewDeployment {
+    pub module: String,
+    pub version: String,
+    pub environment: String,
+    pub strategy: Option<Value>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Created {
+    pub id: i64,
+    pub status: DeploymentStatus,
+}
+
+pub async fn create(
+    engine: &Engine,
+    principal: &Principal,
+    new: NewDeployment,
+) -> Result<Created, ServiceError> {
+    principal.require(Action::Deploy)?;
+    let db = engine.db();
+    let tenant = &principal.tenant;
+    let module = scoped::<modules::Entity>(tenant)
+        .filter(modules::Column::Name.eq(new.module.trim()))
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::invalid("module", format!("no module named {:?}", new.module))
+        })?;
+    let version = scoped::<module_versions::Entity>(tenant)
+        .filter(module_versions::Column::ModuleId.eq(module.id))
+        .filter(module_versions::Column::Version.eq(new.version.trim()))
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::invalid(
+                "version",
+                format!("{} has no version {:?}", module.name, new.version),
+            )
+        })?;
+    let env = scoped::<environments::Entity>(tenant)
+        .filter(environments::Column::Name.eq(new.environment.trim()))
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::invalid(
+                "environment",
+                format!("no environment named {:?}", new.environment),
+            )
+        })?;
+    let document = new.strategy.unwrap_or_else(|| env.default_strategy.clone());
+    let strategy =
+        Strategy::parse(&document).map_err(|e| ServiceError::invalid("strategy", e.to_string()))?;
+    // Plan now as well, so an impossible roll-out is refused up front.
+    let targets: Vec<PlanNode> = nodes::Entity::find()
+        .filter(nodes::Column::EnvironmentId.eq(env.id))
+        .filter(nodes::Column::Status.ne("draining"))
+        .order_by_asc(nodes::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|n| PlanNode {
+            id: n.id,
+            pool: n.pool,
+        })
+        .collect();
+    plan(&strategy, &targets, env.active_pool.as_deref())
+        .map_err(|e| ServiceError::invalid("environment", format!("{}: {e}", env.name)))?;
+    insert(
+        engine,
+        principal.tenant.id,
+        Some(principal.user_id),
+        &module,
+        &version,
+        &env,
+        &strategy,
+        None,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert(
+    engine: &Engine,
+    tenant_id: i64,
+    requested_by: Option<i64>,
+    module: &modules::Model,
+    version: &module_versions::Model,
+    env: &environments::Model,
+    strategy: &Strategy,
+    rollback_of: Option<i64>,
+) -> Result<Created, ServiceError> {
+    let db = engine.db();
+    let now = Utc::now();
+    // Approval gating (pending_approval) is decided here once environments
+    // enforce their approval policy; until then every deployment is queued.
+    let status = DeploymentStatus::Queued;
+    let txn = db.begin().await?;
+    // Write first: on SQLite a transaction that reads before writing can fail
+    // under concurrent writers.
+    let row = deployments::ActiveModel {
+        tenant_id: Set(tenant_id),
+        module_id: Set(module.id),
+        module_version_id: Set(version.id),
+        environment_id: Set(env.id),
+        strategy: Set(strategy.to_document()),
+        plan: Set(json!({})),
+        status: Set(status.as_str().into()),
+        current_phase: Set(0),
+        outcome: Set(None),
+        requested_by: Set(requested_by),
+        rollback_of: Set(rollback_of),
+        created_at: Set(now),
+        updated_at: Set(now),
+        started_at: Set(None),
+        finished_at: Set(None),
+        stage: Set("swap".into()),
+        phase_started_at: Set(None),
+        skip_wait: Set(false),
+        analyzed_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            ServiceError::Conflict(format!(
+                "{} already has an active deployment in {}; wait for it, or abort it first",
+                module.name, env.name
+            ))
+        } else {
+            e.into()
+        }
+    })?;
+    queue::enqueue(&txn, tenant_id, row.id).await?;
+    events::append(
+        &txn,
+        tenant_id,
+        Some(row.id),
+        "deployment_created",
+        json!({
+            "module": module.name,
+            "version": version.version,
+            "environment": env.name,
+            "strategy": strategy.to_document(),
+            "rollback_of": rollback_of,
+        }),
+    )
+    .await?;
+    txn.commit().await?;
+    engine.nudge();
+    Ok(Created { id: row.id, status })
+}
+
+async fn find(
+    db: &DatabaseConnection,
+    tenant: &Tenant,
+    id: i64,
+) -> Result<deployments::Model, ServiceError> {
+    scoped::<deployments::Entity>(tenant)
+        .filter(deployments::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound("deployment"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Pause,
+    Resume,
+    Abort,
+    Promote,
+    Rollback,
+    Cancel,
+}
+
+impl Verb {
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "pause" => Verb::Pause,
+            "resume" => Verb::Resume,
+            "abort" => Verb::Abort,
+            "promote" => Verb::Promote,
+            "rollback" => Verb::Rollback,
+            "cancel" => Verb::Cancel,
+            _ => return None,
+        })
+    }
+}
+
+/// Answer to an operator action: the deployment acted on (a rollback of a
+/// finished deployment creates a new one and answers with that).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Acted {
+    pub id: i64,
+    pub status: DeploymentStatus,
+}
+
+pub async fn act(
+    engine: &Engine,
+    principal: &Principal,
+    id: i64,
+    verb: Verb,
+) -> Result<Acted, ServiceError> {
+    let db = engine.db();
+    let dep = find(db, &principal.tenant, id).await?;
+    match verb {
+        Verb::Cancel => principal.require(Action::Deploy)?,
+        _ => principal.require(Action::Operate)?,
+    }
+    let status = DeploymentStatus::parse(&dep.status).unwrap_or(DeploymentStatus::Failed);
+    let by = json!({ "by": principal.username });
+    let conflict = |what: &str| {
+        ServiceError::Conflict(format!(
+            "cannot {what} a deployment that is {}",
+            status.label()
+        ))
+    };
+    let set_status = |from: DeploymentStatus, to: DeploymentStatus| {
+        deployments::Entity::update_many()
+            .col_expr(deployments::Column::Status, to.as_str().into())
+            .col_expr(deployments::Column::UpdatedAt, Utc::now().into())
+            .filter(deployments::Column::Id.eq(dep.id))
+            .filter(deployments::Column::Status.eq(from.as_str()))
+    };
+    match verb {
+        Verb::Pause => {
+            if status != DeploymentStatus::Running || dep.stage == "rollback" {
+                return Err(conflict("pause"));
+            }
+            if set_status(DeploymentStatus::Running, DeploymentStatus::Paused)
+                .exec(db)
+                .await?
+                .rows_affected
+                == 0
+            {
+                return Err(conflict("pause"));
+            }
+            events::append(db, dep.tenant_id, Some(dep.id), "paused", by).await?;
+        }
+        Verb::Resume => {
+            if status != DeploymentStatus::Paused
+                || set_status(DeploymentStatus::Paused, DeploymentStatus::Running)
+                    .exec(db)
+                    .await?
+                    .rows_affected
+                    == 0
+            {
+                return Err(conflict("resume"));
+            }
+            events::append(db, dep.tenant_id, Some(dep.id), "resumed", by).await?;
+        }
+        Verb::Promote => {
+            if status != DeploymentStatus::Running || dep.stage != STAGE_VERIFY {
+                return Err(ServiceError::Conflict(
+                    "nothing to promote: the deployment is not waiting in a phase".into(),
+                ));
+            }
+            deployments::Entity::update_many()
+                .col_expr(deployments::Column::SkipWait, true.into())
+                .filter(deployments::Column::Id.eq(dep.id))
+                .exec(db)
+                .await?;
+            events::append(
+                db,
+                dep.tenant_id,
+                Some(dep.id),
+                "promoted",
+                json!({ "by": principal.username, "phase": dep.current_phase }),
+            )
+            .await?;
+        }
+        Verb::Cancel => {
+            if !matches!(
+                status,
+                DeploymentStatus::Queued | DeploymentStatus::PendingApproval
+            ) {
+                return Err(conflict("cancel"));
+            }
+            if dep.requested_by != Some(principal.user_id)
+                && !principal.role.allows(Action::Approve)
+            {
+                return Err(ServiceError::Forbidden(
+                    "only its requester or an Admin may cancel a deployment".into(),
+                ));
+            }
+            finish(
+                db,
+                &dep,
+                DeploymentStatus::Cancelled,
+                format!("cancelled by {}", principal.username),
+            )
+            .await?;
+        }
+        Verb::Abort | Verb::Rollback
+            if matches!(
+                status,
+                DeploymentStatus::Queued | DeploymentStatus::PendingApproval
+            ) =>
+        {
+            finish(
+                db,
+                &dep,
+                DeploymentStatus::Cancelled,
+                format!("aborted by {} before it started", principal.username),
+            )
+            .await?;
+        }
+        Verb::Abort | Verb::Rollback
+            if matches!(status, DeploymentStatus::Running | DeploymentStatus::Paused) =>
+        {
+            if dep.stage == "rollback" {
+                return Err(ServiceError::Conflict(
+                    "the deployment is already rolling back".into(),
+                ));
+            }
+            let word = if verb == Verb::Abort {
+                "aborted"
+            } else {
+                "rolled back"
+            };
+            begin_rollback(db, &dep, format!("{word} by {}", principal.username)).await?;
+        }
+        Verb::Abort => return Err(conflict("abort")),
+        Verb::Rollback => return roll_back_finished(engine, principal, &dep).await,
+    }
+    engine.wake(dep.id).await;
+    let now = find(db, &principal.tenant, id).await?;
+    Ok(Acted {
+        id,
+        status: DeploymentStatus::parse(&now.status).unwrap_or(status),
+    })
+}
+
+/// Returns the environment to the version that ran before a finished deployment.
+async fn roll_back_finished(
+    engine: &Engine,
+    principal: &Principal,
+    dep: &deployments::Model,
+) -> Result<Acted, ServiceError> {
+    let db = engine.db();
+    if dep.status != DeploymentStatus::Succeeded.as_str() {
+        return Err(ServiceError::Conflict(
+            "only a succeeded deployment can be rolled back; this one changed nothing that stays"
+                .into(),
+        ));
+    }
+    let before = scoped::<deployments::Entity>(&principal.tenant)
+        .filter(deployments::Column::ModuleId.eq(dep.module_id))
+        .filter(deployments::Column::EnvironmentId.eq(dep.environment_id))
+        .filter(deployments::Column::Status.eq(DeploymentStatus::Succeeded.as_str()))
+        .filter(deployments::Column::Id.lt(dep.id))
+        .filter(deployments::Column::ModuleVersionId.ne(dep.module_version_id))
+        .order_by_desc(deployments::Column::Id)
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::Conflict(
+                "no earlier version of this module succeeded in this environment".into(),
+            )
+        })?;
+    let module = modules::Entity::find_by_id(dep.module_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound("module"))?;
+    let version = module_versions::Entity::find_by_id(before.module_version_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound("module version"))?;
+    let env = environments::Entity::find_by_id(dep.environment_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound("environment"))?;
+    let created = insert(
+        engine,
+        principal.tenant.id,
+        Some(principal.user_id),
+        &module,
+        &version,
+        &env,
+        &Strategy::Direct,
+        Some(dep.id),
+    )
+    .await?;
+    Ok(Acted {
+        id: created.id,
+        status: created.status,
+    })
+}
+
+/// The full picture of one deployment for its detail view.
+pub async fn detail(
+    db: &DatabaseConnection,
+    read: &crate::services::read::ReadModel,
+    tenant: &Tenant,
+    id: i64,
+) -> Result<DeploymentDetail, ServiceError> {
+    let dep = find(db, tenant, id).await?;
+    let summary = read.deployment(tenant, id).await?;
+    let plan: Option<Plan> = serde_json::from_value(dep.plan.clone()).ok();
+    let env_nodes = nodes::Entity::find()
+        .filter(nodes::Column::EnvironmentId.eq(dep.environment_id))
+        .order_by_asc(nodes::Column::Id)
+        .all(db)
+        .await?;
+    let steps = deployment_steps::Entity::find()
+        .filter(deployment_steps::Column::DeploymentId.eq(dep.id))
+        .order_by_asc(deployment_steps::Column::Id)
+        .all(db)
+        .await?;
+    let module = modules::Entity::find_by_id(dep.module_id).one(db).await?;
+    let finished = DeploymentStatus::parse(&dep.status).is_some_and(|s| s.is_finished());
+    let phases = plan
+        .as_ref()
+        .map(|p| {
+            p.phases
+                .iter()
+                .enumerate()
+                .map(|(i, phase)| {
+                    let i = i as i32;
+                    let state = if finished && dep.status == "succeeded" || i < dep.current_phase {
+                        "done"
+                    } else if i == dep.current_phase && !finished {
+                        "active"
+                    } else {
+                        "pending"
+                    };
+                    PhaseView {
+                        index: i,
+                        label: phase.label.clone(),
+                        nodes: phase.nodes.len(),
+                        wait_secs: phase.wait_secs,
+                        max_error_rate: phase.thresholds.map(|t| t.max_error_rate),
+                        max_p95_ms: phase.thresholds.map(|t| t.max_p95_ms),
+                        state: state.into(),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let in_plan: Vec<i64> = plan
+        .as_ref()
+        .map(|p| p.phases.iter().flat_map(|ph| ph.nodes.clone()).collect())
+        .unwrap_or_default();
+    let nodes = env_nodes
+        .into_iter()
+        .filter(|n| in_plan.is_empty() || in_plan.contains(&n.id))
+        .map(|n| {
+            let mine: Vec<&deployment_steps::Model> =
+                steps.iter().filter(|s| s.node_id == Some(n.id)).collect();
+            let rollback = mine.iter().find(|s| s.action == "rollback");
+            let swap = mine.iter().find(|s| s.action == "swap");
+            let (state, error) = match (swap, rollback) {
+                (_, Some(r)) if r.status == "done" => ("rolled_back", None),
+                (_, Some(r)) if r.status == "failed" => (
+                    "failed",
+                    r.result
+                        .as_ref()
+                        .and_then(|v| v["error"].as_str().map(String::from)),
+                ),
+                (_, Some(_)) => ("rolling_back", None),
+                (Some(s), None) if s.status == "done" => ("swapped", None),
+                (Some(s), None) if s.status == "failed" => (
+                    "failed",
+                    s.result
+                        .as_ref()
+                        .and_then(|v| v["error"].as_str().map(String::from)),
+                ),
+                (Some(_), None) => ("swapping", None),
+                (None, None) => ("waiting", None),
+            };
+            let version = module
+                .as_ref()
+                .and_then(|m| n.versions.get(&m.name))
+                .and_then(|v| v.as_str())
+                .map(String::from);
+            NodeProgress {
+                id: n.id,
+                name: n.name,
+                pool: n.pool,
+                online: n.status == "online",
+                state: state.into(),
+                version,
+                error,
+            }
+        })
+        .collect();
+    Ok(DeploymentDetail {
+        summary,
+        strategy_document: dep.strategy,
+        outcome: dep.outcome,
+        current_phase: dep.current_phase,
+        stage: dep.stage,
+        started_at: dep.started_at,
+        rollback_of: dep.rollback_of,
+        phases,
+        nodes,
+    })
+}
+
+/// Exists and belongs to the tenant (for event listings).
+pub async fn check_visible(
+    db: &DatabaseConnection,
+    tenant: &Tenant,
+    id: i64,
+) -> Result<(), ServiceError> {
+    find(db, tenant, id).await.map(|_| ())
+}

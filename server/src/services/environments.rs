@@ -1,0 +1,100 @@
+//! Changing an environment's roll-out settings.
+
+use app::model::role::Action;
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, IntoActiveModel, QueryFilter, Set,
+};
+use serde_json::{Map, Value};
+
+use crate::domain::strategy::{parse_duration, Strategy};
+use crate::entities::environments;
+use crate::services::principal::Principal;
+use crate::services::tenancy::scoped;
+use crate::services::ServiceError;
+
+/// Applies the fields present in `patch`: `default_strategy`, `analysis`
+/// (`{interval, min_samples, inconclusive}`) and `switch_hook` (`null` clears it).
+pub async fn update(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    name: &str,
+    patch: Map<String, Value>,
+) -> Result<(), ServiceError> {
+    principal.require(Action::ManageEnvironments)?;
+    let env = scoped::<environments::Entity>(&principal.tenant)
+        .filter(environments::Column::Name.eq(name))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound("environment"))?;
+    let mut active = env.clone().into_active_model();
+    for (key, value) in patch {
+        match key.as_str() {
+            "default_strategy" => {
+                let strategy = Strategy::parse(&value)
+                    .map_err(|e| ServiceError::invalid("default_strategy", e.to_string()))?;
+                active.default_strategy = Set(strategy.to_document());
+            }
+            "analysis" => active.analysis = Set(analysis(&env.analysis, &value)?),
+            "switch_hook" => {
+                crate::engine::switch::validate(&value)
+                    .map_err(|m| ServiceError::invalid("switch_hook", m))?;
+                active.switch_hook = Set((!value.is_null()).then_some(value));
+            }
+            other => {
+                return Err(ServiceError::invalid(
+                    "body",
+                    format!("unknown field {other:?}; default_strategy, analysis or switch_hook"),
+                ))
+            }
+        }
+    }
+    active.updated_at = Set(Utc::now());
+    active.update(db).await?;
+    Ok(())
+}
+
+fn analysis(current: &Value, patch: &Value) -> Result<Value, ServiceError> {
+    let Value::Object(fields) = patch else {
+        return Err(ServiceError::invalid(
+            "analysis",
+            "an object: {interval, min_samples, inconclusive}",
+        ));
+    };
+    let mut merged = current.as_object().cloned().unwrap_or_default();
+    for (key, value) in fields {
+        match key.as_str() {
+            "interval" => {
+                let d = parse_duration(value, "interval")
+                    .map_err(|e| ServiceError::invalid("analysis", e.to_string()))?;
+                if d.as_secs() < 1 {
+                    return Err(ServiceError::invalid("analysis", "interval: at least 1s"));
+                }
+            }
+            "min_samples" if value.as_u64().is_some() => {}
+            "min_samples" => {
+                return Err(ServiceError::invalid(
+                    "analysis",
+                    "min_samples: a whole number",
+                ))
+            }
+            "inconclusive" if matches!(value.as_str(), Some("pass" | "fail")) => {}
+            "inconclusive" => {
+                return Err(ServiceError::invalid(
+                    "analysis",
+                    "inconclusive: \"pass\" or \"fail\"",
+                ))
+            }
+            "provider" if value.as_str() == Some("agent_probe") => {}
+            "provider" => return Err(ServiceError::invalid("analysis", "provider: agent_probe")),
+            other => {
+                return Err(ServiceError::invalid(
+                    "analysis",
+                    format!("unknown setting {other:?}"),
+                ))
+            }
+        }
+        merged.insert(key.clone(), value.clone());
+    }
+    Ok(Value::Object(merged))
+}
