@@ -70,11 +70,13 @@ as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# PostgreSQL server binaries and Debian's Chromium, from apt, when missing.
+# PostgreSQL server binaries, Debian's Chromium and Prometheus (the canary
+# analysis tests query a real one), from apt, when missing.
 ensure_test_packages() {
   local missing=()
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  [ -x /usr/bin/prometheus ] || missing+=(prometheus)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]} from apt"
     as_root apt-get update -qq

@@ -6,6 +6,7 @@
 pub mod advance;
 pub mod dispatch;
 pub mod hub;
+pub mod providers;
 pub mod queue;
 pub mod switch;
 

@@ -12,12 +12,15 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use crate::domain::analysis::{decide, Sample, Verdict};
+use crate::domain::analysis::{decide, Verdict};
 use crate::domain::plan::{plan, Phase, PhaseAction, Plan, PlanNode};
 use crate::domain::strategy::Strategy;
 use crate::engine::dispatch::{DONE, FAILED, PENDING, SENT};
+use crate::engine::providers::{self, Window};
 use crate::engine::Engine;
-use crate::entities::{deployment_steps, deployments, environments, node_samples, nodes};
+use crate::entities::{
+    deployment_steps, deployments, environments, module_versions, modules, nodes,
+};
 use crate::services::{events, ServiceError};
 
 /// When to look at the deployment again.
@@ -471,8 +474,43 @@ async fn verify(
         .collect();
     let analyzed = dep.analyzed_at.unwrap_or(started);
     if now >= analyzed + settings.interval || now >= deadline {
-        let samples = samples_since(db, &canaries, analyzed).await?;
-        let decision = decide(&samples, &thresholds, settings.min_requests);
+        let names: Vec<String> = {
+            let nodes = nodes_of(db, env.id).await?;
+            canaries
+                .iter()
+                .filter_map(|id| nodes.get(id).map(|n| n.name.clone()))
+                .collect()
+        };
+        let version = module_versions::Entity::find_by_id(dep.module_version_id)
+            .one(db)
+            .await?
+            .ok_or(ServiceError::NotFound("module version"))?;
+        let module = modules::Entity::find_by_id(dep.module_id)
+            .one(db)
+            .await?
+            .ok_or(ServiceError::NotFound("module"))?;
+        let judge = |since: DateTime<Utc>| {
+            let window = Window {
+                module: &module.name,
+                version: &version.version,
+                node_ids: &canaries,
+                node_names: &names,
+                since,
+                until: now,
+            };
+            let analysis = env.analysis.clone();
+            async move {
+                match providers::samples(db, engine.client(), &analysis, &window).await {
+                    Ok(samples) => decide(&samples, &thresholds, settings.min_requests),
+                    Err(error) => {
+                        let mut d = decide(&[], &thresholds, settings.min_requests);
+                        d.reason = format!("no samples: {error}");
+                        d
+                    }
+                }
+            }
+        };
+        let decision = judge(analyzed).await;
         events::append(
             db,
             dep.tenant_id,
@@ -502,11 +540,7 @@ async fn verify(
         let dep = active.update(db).await?;
         if now >= deadline {
             // The phase as a whole must have enough evidence.
-            let whole = decide(
-                &samples_since(db, &canaries, started).await?,
-                &thresholds,
-                settings.min_requests,
-            );
+            let whole = judge(started).await;
             return match whole.verdict {
                 Verdict::Pass => next_phase(engine, dep, plan).await,
                 Verdict::Inconclusive if settings.inconclusive_passes => {
@@ -531,25 +565,6 @@ async fn verify(
     }
     let next_look = (analyzed + settings.interval).max(now + Duration::milliseconds(200));
     Ok(Next::At(next_look.min(deadline)))
-}
-
-async fn samples_since(
-    db: &DatabaseConnection,
-    nodes: &[i64],
-    since: DateTime<Utc>,
-) -> Result<Vec<Sample>, ServiceError> {
-    Ok(node_samples::Entity::find()
-        .filter(node_samples::Column::NodeId.is_in(nodes.iter().copied()))
-        .filter(node_samples::Column::CreatedAt.gte(since))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| Sample {
-            requests: s.requests.max(0) as u64,
-            errors: s.errors.max(0) as u64,
-            p95_ms: s.p95_ms,
-        })
-        .collect())
 }
 
 async fn next_phase(

@@ -85,8 +85,14 @@ fn analysis(current: &Value, patch: &Value) -> Result<Value, ServiceError> {
                     "inconclusive: \"pass\" or \"fail\"",
                 ))
             }
-            "provider" if value.as_str() == Some("agent_probe") => {}
-            "provider" => return Err(ServiceError::invalid("analysis", "provider: agent_probe")),
+            "provider" if matches!(value.as_str(), Some("agent_probe" | "prometheus")) => {}
+            "provider" => {
+                return Err(ServiceError::invalid(
+                    "analysis",
+                    "provider: agent_probe or prometheus",
+                ))
+            }
+            "url" | "requests_query" | "error_rate_query" | "p95_query" if value.is_string() => {}
             other => {
                 return Err(ServiceError::invalid(
                     "analysis",
@@ -95,6 +101,10 @@ fn analysis(current: &Value, patch: &Value) -> Result<Value, ServiceError> {
             }
         }
         merged.insert(key.clone(), value.clone());
+    }
+    if merged.get("provider").and_then(Value::as_str) == Some("prometheus") {
+        crate::engine::providers::validate_prometheus(&merged)
+            .map_err(|m| ServiceError::invalid("analysis", m))?;
     }
     Ok(Value::Object(merged))
 }

@@ -14,6 +14,7 @@ mod first_run;
 mod health;
 mod outage;
 mod pages;
+mod prometheus;
 mod rbac;
 mod rollouts;
 mod tokens;

@@ -711,3 +711,71 @@ async fn blue_green_deploys_to_the_idle_pool_and_switches_traffic() {
         .expect("staging");
     assert_eq!(staging["active_pool"], "blue", "{staging}");
 }
+
+#[tokio::test]
+async fn an_offline_node_fails_its_step_within_what_the_strategy_allows() {
+    let app = spawn_app().await;
+    let (client, address) = (&app.client, app.address.as_str());
+    let mut fleet = start_fleet(client, address, FleetSpec::new("qa", 3)).await;
+    let files = tempfile::tempdir().expect("temp dir");
+    create_module(client, address, "app").await;
+    publish(
+        client,
+        address,
+        "app",
+        "1.0.0",
+        &tarball(files.path(), "one", HEALTHY),
+    )
+    .await;
+    publish(
+        client,
+        address,
+        "app",
+        "2.0.0",
+        &tarball(files.path(), "two", HEALTHY),
+    )
+    .await;
+    fleet.agents[2].kill();
+    let gone = fleet.agents[2].name.clone();
+
+    // Direct allows no failure: the offline node fails the roll-out, the others go back.
+    let id = deploy(client, address, json!({"module": "app", "version": "1.0.0", "environment": "qa", "strategy": {"kind": "direct"}})).await;
+    let detail = wait_finished(client, address, id, LIMIT).await;
+    assert_eq!(detail["status"], "rolled_back", "{detail}");
+    assert!(
+        detail["outcome"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&format!("{gone} is offline")),
+        "{detail}"
+    );
+    assert_eq!(fleet.currents("app"), vec![None, None, None]);
+
+    // Rolling with max_failed 1 goes on without it.
+    let rolling = json!({"kind": "rolling", "batch_size": 1, "max_failed": 1});
+    let id = deploy(
+        client,
+        address,
+        json!({"module": "app", "version": "2.0.0", "environment": "qa", "strategy": rolling}),
+    )
+    .await;
+    let detail = wait_finished(client, address, id, LIMIT).await;
+    assert_eq!(detail["status"], "succeeded", "{detail}");
+    assert_eq!(
+        fleet.currents("app"),
+        vec![some("2.0.0"), some("2.0.0"), None]
+    );
+    let nodes: Vec<Value> = client
+        .get(app.url("/api/v1/nodes"))
+        .send()
+        .await
+        .expect("nodes")
+        .json()
+        .await
+        .expect("JSON");
+    let offline = nodes
+        .iter()
+        .find(|n| n["name"] == gone.as_str())
+        .expect("node");
+    assert_eq!(offline["status"], "offline");
+}
