@@ -30,6 +30,16 @@ pub enum Command {
     Token(TokenCommand),
     /// Run on a node: enroll, keep a connection to the server, swap releases.
     Agent(AgentArgs),
+    /// See it work: a server on a fresh temporary database, five local agents
+    /// and a sample module; a rolling deployment, then a canary that rolls back.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address to listen on [default: 127.0.0.1:3000]
+    #[arg(long)]
+    pub addr: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -146,6 +156,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Token(TokenCommand::Create(args)) => create_token(args).await,
         Command::Agent(args) => run_agent(args).await,
+        Command::Demo(args) => crate::demo::run(args.addr).await,
     }
 }
 

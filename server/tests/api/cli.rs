@@ -59,3 +59,79 @@ fn migrate_prepares_a_fresh_data_directory() {
     assert!(dir.path().join("hotswap.db").exists());
     assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
 }
+
+/// `hotswap demo` shows a rolling deployment and a canary rolling itself back.
+#[test]
+fn the_demo_rolls_out_and_rolls_a_bad_canary_back() {
+    use std::io::{BufRead, BufReader};
+    if std::env::var("HOTSWAP_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
+        return; // The demo always runs on its own SQLite database; once is enough.
+    }
+    let mut child = hotswap()
+        .args(["demo", "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !seen.iter().any(|l: &String| l.contains("runs 1.0.0 again")) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines_rx.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = seen.join("\n");
+    assert!(text.contains("→ succeeded"), "{text}");
+    assert!(text.contains("→ rolled_back: canary 20%: error rate"), "{text}");
+    assert!(text.contains("demo-node-5 1.0.0"), "{text}");
+}
+
+/// An agent without an enrollment token, or with a wrong one, says what to do.
+#[test]
+fn an_agent_explains_what_it_is_missing() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let out = hotswap()
+        .args(["agent", "--server", "http://127.0.0.1:9", "--name", "n1", "--root"])
+        .arg(root.path())
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("pass --token"), "{stderr}");
+
+    let out = hotswap()
+        .args(["agent", "--server", "http://127.0.0.1:9", "--name", "n1", "--labels", "oops", "--root"])
+        .arg(root.path())
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--labels") && stderr.contains("key=value"), "{stderr}");
+}
+
+#[tokio::test]
+async fn an_agent_with_a_wrong_enrollment_token_is_refused() {
+    let app = crate::helpers::spawn_app().await;
+    let root = tempfile::tempdir().expect("temp dir");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hotswap"))
+        .args(["agent", "--server", &app.address, "--token", "hse_wrong", "--name", "n1", "--root"])
+        .arg(root.path())
+        .output()
+        .await
+        .expect("runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("enrollment refused") && stderr.contains("unknown or expired"), "{stderr}");
+}
