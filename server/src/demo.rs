@@ -46,14 +46,21 @@ pub async fn run(addr: Option<String>) -> anyhow::Result<()> {
 
     println!("Hotswap demo running at {url}");
     println!("  sign in as admin / {DEMO_PASSWORD}");
-    println!("  (a fresh database in {}; gone when you stop the demo)\n", dir.path().display());
+    println!(
+        "  (a fresh database in {}; gone when you stop the demo)\n",
+        dir.path().display()
+    );
 
-    let token = crate::services::tokens::create_for_member(&db, "default", "admin", "demo", None, None)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .token;
+    let token =
+        crate::services::tokens::create_for_member(&db, "default", "admin", "demo", None, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .token;
     let api = Api::new(&url, &token)?;
-    let script = Script { api, root: dir.path().to_path_buf() };
+    let script = Script {
+        api,
+        root: dir.path().to_path_buf(),
+    };
     let outcome = script.play(&url).await;
     if let Err(error) = &outcome {
         eprintln!("the demo script stopped: {error:#}");
@@ -73,14 +80,24 @@ struct Api {
 impl Api {
     fn new(url: &str, token: &str) -> anyhow::Result<Self> {
         let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse()?);
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse()?,
+        );
         Ok(Self {
-            client: reqwest::Client::builder().default_headers(headers).build()?,
+            client: reqwest::Client::builder()
+                .default_headers(headers)
+                .build()?,
             base: format!("{url}/api/v1"),
         })
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(body) = body {
             request = request.json(&body);
@@ -117,7 +134,9 @@ impl Script {
             Some(json!({"analysis": {"interval": "2s", "min_samples": 5}})),
         )
         .await?;
-        let token = api.post("/environments/production/enrollment-tokens", json!({})).await?["token"]
+        let token = api
+            .post("/environments/production/enrollment-tokens", json!({}))
+            .await?["token"]
             .as_str()
             .context("an enrollment token")?
             .to_string();
@@ -125,9 +144,15 @@ impl Script {
             self.start_node(url, &token, n).await?;
         }
         self.wait_online().await?;
-        println!("1. Enrolled {NODES} agents in production, each fronting a tiny service on localhost.");
+        println!(
+            "1. Enrolled {NODES} agents in production, each fronting a tiny service on localhost."
+        );
 
-        api.post("/modules", json!({"name": "storefront", "description": "the demo web service"})).await?;
+        api.post(
+            "/modules",
+            json!({"name": "storefront", "description": "the demo web service"}),
+        )
+        .await?;
         let artifacts = self.root.join("artifacts");
         std::fs::create_dir_all(&artifacts)?;
         for (version, health) in [("1.0.0", "healthy"), ("1.1.0", "flaky")] {
@@ -138,15 +163,23 @@ impl Script {
             )
             .await?;
         }
-        println!("2. Published storefront 1.0.0 (healthy) and 1.1.0 (fails 40 % of its health checks).");
+        println!(
+            "2. Published storefront 1.0.0 (healthy) and 1.1.0 (fails 40 % of its health checks)."
+        );
 
         let id = self
-            .deploy(json!({"module": "storefront", "version": "1.0.0", "environment": "production",
-                "strategy": {"kind": "rolling", "batch_size": 2}}))
+            .deploy(
+                json!({"module": "storefront", "version": "1.0.0", "environment": "production",
+                "strategy": {"kind": "rolling", "batch_size": 2}}),
+            )
             .await?;
         println!("3. Rolling out 1.0.0, two nodes at a time: {url}/deployments/{id}");
         let done = self.wait(id).await?;
-        println!("   → {} ({})", done["status"].as_str().unwrap_or("?"), done["outcome"].as_str().unwrap_or(""));
+        println!(
+            "   → {} ({})",
+            done["status"].as_str().unwrap_or("?"),
+            done["outcome"].as_str().unwrap_or("")
+        );
 
         let id = self
             .deploy(json!({"module": "storefront", "version": "1.1.0", "environment": "production",
@@ -155,15 +188,27 @@ impl Script {
                     {"percent": 60, "duration": "20s", "max_error_rate": 0.05, "max_p95_ms": 250},
                     {"percent": 100, "duration": "10s", "max_error_rate": 0.05, "max_p95_ms": 250}]}}))
             .await?;
-        println!("4. Canary of 1.1.0 to 20 % of production, judged every 2 s: {url}/deployments/{id}");
+        println!(
+            "4. Canary of 1.1.0 to 20 % of production, judged every 2 s: {url}/deployments/{id}"
+        );
         let done = self.wait(id).await?;
-        println!("   → {}: {}", done["status"].as_str().unwrap_or("?"), done["outcome"].as_str().unwrap_or(""));
+        println!(
+            "   → {}: {}",
+            done["status"].as_str().unwrap_or("?"),
+            done["outcome"].as_str().unwrap_or("")
+        );
         let nodes = api.get("/nodes").await?;
         let versions: Vec<String> = nodes
             .as_array()
             .into_iter()
             .flatten()
-            .map(|n| format!("{} {}", n["name"].as_str().unwrap_or("?"), n["versions"]["storefront"].as_str().unwrap_or("-")))
+            .map(|n| {
+                format!(
+                    "{} {}",
+                    n["name"].as_str().unwrap_or("?"),
+                    n["versions"]["storefront"].as_str().unwrap_or("-")
+                )
+            })
             .collect();
         println!("   Every node runs 1.0.0 again: {}", versions.join(", "));
         Ok(())
@@ -198,7 +243,10 @@ impl Script {
     async fn wait_online(&self) -> anyhow::Result<()> {
         for _ in 0..150 {
             let nodes = self.api.get("/nodes").await?;
-            let online = nodes.as_array().map(|n| n.iter().filter(|n| n["status"] == "online").count()).unwrap_or(0);
+            let online = nodes
+                .as_array()
+                .map(|n| n.iter().filter(|n| n["status"] == "online").count())
+                .unwrap_or(0);
             if online >= NODES {
                 return Ok(());
             }
@@ -208,13 +256,18 @@ impl Script {
     }
 
     async fn deploy(&self, body: Value) -> anyhow::Result<i64> {
-        self.api.post("/deployments", body).await?["id"].as_i64().context("a deployment id")
+        self.api.post("/deployments", body).await?["id"]
+            .as_i64()
+            .context("a deployment id")
     }
 
     async fn wait(&self, id: i64) -> anyhow::Result<Value> {
         loop {
             let detail = self.api.get(&format!("/deployments/{id}")).await?;
-            if !matches!(detail["status"].as_str(), Some("queued" | "running" | "paused" | "pending_approval")) {
+            if !matches!(
+                detail["status"].as_str(),
+                Some("queued" | "running" | "paused" | "pending_approval")
+            ) {
                 return Ok(detail);
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -253,7 +306,8 @@ async fn serve_health(root: PathBuf) -> anyhow::Result<String> {
         get(move || {
             let root = root.clone();
             async move {
-                let state = std::fs::read_to_string(root.join("storefront/current/health.txt")).unwrap_or_default();
+                let state = std::fs::read_to_string(root.join("storefront/current/health.txt"))
+                    .unwrap_or_default();
                 let fail = match state.trim() {
                     "healthy" => false,
                     "flaky" => rand::random::<u8>() < 102,

@@ -95,7 +95,10 @@ fn the_demo_rolls_out_and_rolls_a_bad_canary_back() {
     let _ = child.wait();
     let text = seen.join("\n");
     assert!(text.contains("→ succeeded"), "{text}");
-    assert!(text.contains("→ rolled_back: canary 20%: error rate"), "{text}");
+    assert!(
+        text.contains("→ rolled_back: canary 20%: error rate"),
+        "{text}"
+    );
     assert!(text.contains("demo-node-5 1.0.0"), "{text}");
 }
 
@@ -104,7 +107,14 @@ fn the_demo_rolls_out_and_rolls_a_bad_canary_back() {
 fn an_agent_explains_what_it_is_missing() {
     let root = tempfile::tempdir().expect("temp dir");
     let out = hotswap()
-        .args(["agent", "--server", "http://127.0.0.1:9", "--name", "n1", "--root"])
+        .args([
+            "agent",
+            "--server",
+            "http://127.0.0.1:9",
+            "--name",
+            "n1",
+            "--root",
+        ])
         .arg(root.path())
         .output()
         .expect("runs");
@@ -113,12 +123,24 @@ fn an_agent_explains_what_it_is_missing() {
     assert!(stderr.contains("pass --token"), "{stderr}");
 
     let out = hotswap()
-        .args(["agent", "--server", "http://127.0.0.1:9", "--name", "n1", "--labels", "oops", "--root"])
+        .args([
+            "agent",
+            "--server",
+            "http://127.0.0.1:9",
+            "--name",
+            "n1",
+            "--labels",
+            "oops",
+            "--root",
+        ])
         .arg(root.path())
         .output()
         .expect("runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--labels") && stderr.contains("key=value"), "{stderr}");
+    assert!(
+        stderr.contains("--labels") && stderr.contains("key=value"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
@@ -126,12 +148,24 @@ async fn an_agent_with_a_wrong_enrollment_token_is_refused() {
     let app = crate::helpers::spawn_app().await;
     let root = tempfile::tempdir().expect("temp dir");
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hotswap"))
-        .args(["agent", "--server", &app.address, "--token", "hse_wrong", "--name", "n1", "--root"])
+        .args([
+            "agent",
+            "--server",
+            &app.address,
+            "--token",
+            "hse_wrong",
+            "--name",
+            "n1",
+            "--root",
+        ])
         .arg(root.path())
         .output()
         .await
         .expect("runs");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("enrollment refused") && stderr.contains("unknown or expired"), "{stderr}");
+    assert!(
+        stderr.contains("enrollment refused") && stderr.contains("unknown or expired"),
+        "{stderr}"
+    );
 }
