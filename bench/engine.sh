@@ -22,7 +22,7 @@ echo
 port=$(free_port)
 start_postgres "$work/pg" "$port"
 pg="postgres://postgres@127.0.0.1:$port/postgres"
-"$BENCH" --nodes "$NODES" --database-url "$pg" --claims | tee "$work/pg.out" | grep -v '^QUEUE_URL='
+"$BENCH" --nodes "$NODES" --database-url "$pg" --claims | tee "$work/pg.out" | grep --line-buffered -v '^QUEUE_URL='
 queue_url=$(sed -n 's/^QUEUE_URL=//p' "$work/pg.out")
 
 # The same claim and release, as raw SQL, with as many clients.

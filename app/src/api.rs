@@ -4,4 +4,6 @@ pub mod admin;
 pub mod dashboard;
 pub mod deployments;
 pub mod environments;
+pub mod modules;
+pub mod nodes;
 pub mod session;

@@ -13,6 +13,7 @@ use crate::model::admin::{
 use crate::model::dashboard::Dashboard;
 use crate::model::deployment::{DeploymentFilter, DeploymentPage};
 use crate::model::environment::EnvironmentSummary;
+use crate::model::module::{CreatedEnrollment, ModuleInfo, NodeInfo, VersionInfo};
 use crate::model::role::Role;
 use crate::model::session::TenantChoice;
 use crate::model::session::Viewer;
@@ -26,6 +27,9 @@ pub trait ReadService: Send + Sync {
     async fn dashboard(&self) -> Result<Dashboard, AppError>;
     async fn environments(&self) -> Result<Vec<EnvironmentSummary>, AppError>;
     async fn deployments(&self, filter: DeploymentFilter) -> Result<DeploymentPage, AppError>;
+    async fn nodes(&self) -> Result<Vec<NodeInfo>, AppError>;
+    async fn modules(&self) -> Result<Vec<ModuleInfo>, AppError>;
+    async fn versions(&self, module: String) -> Result<Vec<VersionInfo>, AppError>;
 }
 
 /// The signed-in person's own account.
@@ -56,6 +60,12 @@ pub trait AdminService: Send + Sync {
     async fn audit(&self, query: AuditQuery) -> Result<AuditPage, AppError>;
     async fn create_tenant(&self, slug: String, name: String) -> Result<TenantChoice, AppError>;
     async fn switch_tenant(&self, slug: String) -> Result<(), AppError>;
+    async fn create_enrollment_token(
+        &self,
+        environment: String,
+        pool: Option<String>,
+        expires: Option<String>,
+    ) -> Result<CreatedEnrollment, AppError>;
 }
 
 /// Everything server functions may call, provided as Leptos context.

@@ -111,6 +111,7 @@ pub async fn run(config: AgentConfig) -> anyhow::Result<()> {
         post_swap: config.post_swap.clone(),
         hook_timeout: config.hook_timeout,
         health_grace: config.health_grace,
+        stats: stats.clone(),
     };
 
     // Commands run one at a time in their own task, so heartbeats go on during

@@ -35,3 +35,12 @@ pub struct NodeInfo {
     pub agent_version: Option<String>,
     pub last_heartbeat_at: Option<DateTime<Utc>>,
 }
+
+/// A new enrollment token: shown once, with where it enrolls nodes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedEnrollment {
+    pub token: String,
+    pub environment: String,
+    pub pool: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}

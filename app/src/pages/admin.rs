@@ -1,8 +1,9 @@
-//! `/admin`: members and roles, API tokens, tenants, environments, audit log.
+//! `/admin`: members and roles, API tokens, tenants, environments, nodes, audit log.
 
 mod audit;
 mod environments;
 mod members;
+mod nodes;
 mod tenants;
 mod tokens;
 
@@ -30,6 +31,7 @@ pub fn AdminPage() -> impl IntoView {
                         <tokens::TokensPanel/>
                         <tenants::TenantsPanel viewer=v/>
                         <environments::EnvironmentsPanel/>
+                        <nodes::NodesPanel/>
                         <audit::AuditPanel/>
                     }
                         .into_any(),

@@ -26,6 +26,9 @@ pub struct Executor {
     pub post_swap: Option<String>,
     pub hook_timeout: Duration,
     pub health_grace: Duration,
+    /// Probe statistics since the last heartbeat; emptied at every switch so a
+    /// heartbeat never reports the old release's health as the new one's.
+    pub stats: std::sync::Arc<std::sync::Mutex<crate::agent::probe::Stats>>,
 }
 
 impl Executor {
@@ -120,9 +123,11 @@ impl Executor {
         self.releases
             .switch(&cmd.module, Some(&cmd.version))
             .map_err(|e| format!("could not switch current: {e}"))?;
+        self.forget_samples();
         let after = self.after_switch(&cmd.module, &cmd.version).await;
         if let Err(error) = after {
             let back = self.releases.switch(&cmd.module, previous);
+            self.forget_samples();
             if let (Some(hook), Some(old)) = (&self.post_swap, previous) {
                 let env = self.hook_env(&cmd.module, old);
                 let _ = hooks::run(hook, self.releases.root(), &env, self.hook_timeout).await;
@@ -190,6 +195,7 @@ impl Executor {
             self.releases
                 .switch(module, to)
                 .map_err(|e| format!("could not switch back: {e}"))?;
+            self.forget_samples();
             if let (Some(hook), Some(version)) = (&self.post_swap, to) {
                 let env = self.hook_env(module, version);
                 hooks::run(hook, self.releases.root(), &env, self.hook_timeout)
@@ -201,6 +207,12 @@ impl Executor {
         .await;
         tracing::info!(%module, to = ?to, ok = outcome.is_ok(), "rolled back");
         self.report(command_id, module, previous, outcome)
+    }
+
+    fn forget_samples(&self) {
+        if let Ok(mut stats) = self.stats.lock() {
+            stats.take();
+        }
     }
 
     fn hook_env(&self, module: &str, version: &str) -> Vec<(&'static str, String)> {

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use app::model::deployment::DeploymentStatus;
 use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, Set,
@@ -196,12 +197,15 @@ async fn ensure_steps(
 ) -> Result<(), ServiceError> {
     let db = engine.db();
     let now = Utc::now();
-    let mut created = Vec::new();
-    for (node_id, target) in wanted {
-        if existing.iter().any(|s| s.node_id == Some(*node_id)) {
-            continue;
-        }
-        let insert = deployment_steps::ActiveModel {
+    let created: Vec<i64> = wanted
+        .iter()
+        .map(|(node, _)| *node)
+        .filter(|node| !existing.iter().any(|s| s.node_id == Some(*node)))
+        .collect();
+    let rows: Vec<deployment_steps::ActiveModel> = wanted
+        .iter()
+        .filter(|(node, _)| created.contains(node))
+        .map(|(node_id, target)| deployment_steps::ActiveModel {
             tenant_id: Set(dep.tenant_id),
             deployment_id: Set(dep.id),
             phase: Set(phase),
@@ -215,15 +219,19 @@ async fn ensure_steps(
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
-        }
-        .insert(db)
-        .await;
-        match insert {
-            Ok(_) => created.push(*node_id),
-            // A racing worker inserted it first: same command, nothing to do.
-            Err(e) if crate::services::error::is_unique_violation(&e) => {}
-            Err(e) => return Err(e.into()),
-        }
+        })
+        .collect();
+    // One statement per few hundred steps; a command id a racing worker
+    // already inserted is the same command, so it is skipped, not an error.
+    for chunk in rows.chunks(500) {
+        deployment_steps::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::column(deployment_steps::Column::CommandId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
     }
     engine.hub().wake(&created);
     Ok(())

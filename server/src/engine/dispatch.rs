@@ -152,7 +152,16 @@ pub async fn apply_result(
         }),
     )
     .await?;
-    Ok(Some(step.deployment_id))
+    // The engine has nothing to decide while other commands of this
+    // deployment are still out (its periodic look catches silent nodes), so
+    // only the last answer wakes it: one run per phase, not one per node.
+    use sea_orm::PaginatorTrait;
+    let outstanding = deployment_steps::Entity::find()
+        .filter(deployment_steps::Column::DeploymentId.eq(step.deployment_id))
+        .filter(deployment_steps::Column::Status.is_in([PENDING, SENT]))
+        .count(db)
+        .await?;
+    Ok((outstanding == 0).then_some(step.deployment_id))
 }
 
 /// What the agent says it runs is the truth; the table follows.

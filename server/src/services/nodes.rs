@@ -11,7 +11,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, Set,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::agent::protocol::{EnrollRequest, EnrollResponse, Modules, ProbeSample};
 use crate::domain::token::hash;
@@ -33,13 +33,7 @@ pub struct NewEnrollmentToken {
     pub expires: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct CreatedEnrollmentToken {
-    pub token: String,
-    pub environment: String,
-    pub pool: Option<String>,
-    pub expires_at: DateTime<Utc>,
-}
+pub use app::model::module::CreatedEnrollment as CreatedEnrollmentToken;
 
 fn secret(prefix: &str) -> String {
     format!(

@@ -8,6 +8,7 @@ use app::model::admin::{
 use app::model::dashboard::Dashboard;
 use app::model::deployment::{DeploymentFilter, DeploymentPage};
 use app::model::environment::EnvironmentSummary;
+use app::model::module::{CreatedEnrollment, ModuleInfo, NodeInfo, VersionInfo};
 use app::model::role::{Action, Role};
 use app::model::session::{TenantChoice, Viewer};
 use async_trait::async_trait;
@@ -23,7 +24,7 @@ use crate::services::users::MemberChange;
 use crate::http::auth::extract::{from_session, ActorSlot};
 use crate::http::auth::session_auth;
 use crate::services::principal::Principal;
-use crate::services::{audit, tenants, tokens, users, ServiceError};
+use crate::services::{audit, modules, nodes, tenants, tokens, users, ServiceError};
 use crate::state::AppState;
 
 /// Stateless: the application state and the request come from Leptos context.
@@ -96,6 +97,21 @@ impl app::services::ReadService for UiService {
     async fn deployments(&self, filter: DeploymentFilter) -> Result<DeploymentPage, AppError> {
         let (state, p) = acting(Action::Read).await?;
         Ok(state.read.deployments(&p.tenant, &filter).await?)
+    }
+
+    async fn nodes(&self) -> Result<Vec<NodeInfo>, AppError> {
+        let (state, p) = acting(Action::Read).await?;
+        Ok(nodes::list(&state.db, &p.tenant).await?)
+    }
+
+    async fn modules(&self) -> Result<Vec<ModuleInfo>, AppError> {
+        let (state, p) = acting(Action::Read).await?;
+        Ok(modules::list(&state.db, &p.tenant).await?)
+    }
+
+    async fn versions(&self, module: String) -> Result<Vec<VersionInfo>, AppError> {
+        let (state, p) = acting(Action::Read).await?;
+        Ok(modules::versions(&state.db, &p.tenant, &module).await?)
     }
 }
 
@@ -203,6 +219,22 @@ impl app::services::AdminService for UiService {
         session_auth::switch_tenant(&session, auth, tenant_id)
             .await
             .map_err(|_| AppError::Unavailable)
+    }
+
+    async fn create_enrollment_token(
+        &self,
+        environment: String,
+        pool: Option<String>,
+        expires: Option<String>,
+    ) -> Result<CreatedEnrollment, AppError> {
+        let (state, p) = acting(Action::ManageEnvironments).await?;
+        Ok(nodes::create_enrollment_token(
+            &state.db,
+            &p,
+            &environment,
+            nodes::NewEnrollmentToken { pool, expires },
+        )
+        .await?)
     }
 }
 
