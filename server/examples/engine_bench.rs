@@ -147,7 +147,12 @@ async fn main() {
             let (base, enroll, ready) = (base.clone(), enroll.clone(), ready.clone());
             tokio::spawn(async move { fake_agent(base, enroll, format!("node-{i}"), ready).await });
         }
+        let connecting = Instant::now();
         let _all = ready.acquire_many(n as u32).await.expect("agents ready");
+        eprintln!(
+            "{n} agents enrolled and connected in {:.1} s",
+            connecting.elapsed().as_secs_f64()
+        );
         api.post("/modules", json!({"name": "bench"})).await;
         for v in 1..=2 {
             api.post(
@@ -242,74 +247,92 @@ impl Api {
     }
 }
 
-/// Enrolls, connects, and answers every command at once as succeeded.
+/// Enrolls, connects, and answers every command at once as succeeded;
+/// retries and reconnects like the real agent.
 async fn fake_agent(base: String, token: String, name: String, ready: Arc<tokio::sync::Semaphore>) {
     let client = reqwest::Client::new();
-    let enrolled: EnrollResponse = client
-        .post(format!("{base}/api/v1/agents/enroll"))
-        .json(&json!({"token": token, "name": name, "labels": {}, "agent_version": "bench"}))
-        .send()
-        .await
-        .expect("enroll")
-        .json()
-        .await
-        .expect("JSON");
-    let mut request = format!("{}/api/v1/agents/connect", base.replacen("http", "ws", 1))
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", enrolled.credential)
-            .parse()
-            .expect("header"),
-    );
-    let (socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect");
-    let (mut tx, mut rx) = socket.split();
-    let mut modules = Modules::new();
-    let send = |m: &AgentMessage| Message::text(serde_json::to_string(m).expect("JSON"));
-    tx.send(send(&AgentMessage::Hello {
-        protocol: 1,
-        agent_version: "bench".into(),
-        modules: modules.clone(),
-    }))
-    .await
-    .expect("hello");
-    // Online once the server has read the hello; a heartbeat round-trip is not needed.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    ready.add_permits(1);
-    let mut heartbeat = tokio::time::interval(Duration::from_secs(5));
-    loop {
-        tokio::select! {
-            message = rx.next() => {
-                let Some(Ok(Message::Text(text))) = message else { continue };
-                let (command_id, module, version) = match serde_json::from_str::<ServerMessage>(&text) {
-                    Ok(ServerMessage::Swap(s)) => (s.command_id, s.module, Some(s.version)),
-                    Ok(ServerMessage::Rollback { command_id, module, to_version }) => (command_id, module, to_version),
-                    _ => continue,
-                };
-                let previous = modules.get(&module).cloned();
-                match &version {
-                    Some(v) => { modules.insert(module.clone(), v.clone()); }
-                    None => { modules.remove(&module); }
-                }
-                let result = CommandResult {
-                    command_id,
-                    ok: true,
-                    error: None,
-                    module,
-                    current_version: version,
-                    previous_version: previous,
-                    modules: modules.clone(),
-                };
-                if tx.send(send(&AgentMessage::Result(result))).await.is_err() {
-                    return;
+    let enrolled: EnrollResponse = loop {
+        let attempt = client
+            .post(format!("{base}/api/v1/agents/enroll"))
+            .json(&json!({"token": token, "name": name, "labels": {}, "agent_version": "bench"}))
+            .send()
+            .await;
+        if let Ok(response) = attempt {
+            if response.status().is_success() {
+                if let Ok(enrolled) = response.json().await {
+                    break enrolled;
                 }
             }
-            _ = heartbeat.tick() => {
-                if tx.send(send(&AgentMessage::Heartbeat { modules: modules.clone(), sample: None })).await.is_err() {
-                    return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let mut modules = Modules::new();
+    let mut ready = Some(ready);
+    loop {
+        let mut request = format!("{}/api/v1/agents/connect", base.replacen("http", "ws", 1))
+            .into_client_request()
+            .expect("request");
+        request.headers_mut().insert(
+            "authorization",
+            format!("Bearer {}", enrolled.credential)
+                .parse()
+                .expect("header"),
+        );
+        let Ok((socket, _)) = tokio_tungstenite::connect_async(request).await else {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        };
+        let (mut tx, mut rx) = socket.split();
+        let send = |m: &AgentMessage| Message::text(serde_json::to_string(m).expect("JSON"));
+        let hello = AgentMessage::Hello {
+            protocol: 1,
+            agent_version: "bench".into(),
+            modules: modules.clone(),
+        };
+        if tx.send(send(&hello)).await.is_err() {
+            continue;
+        }
+        if let Some(ready) = ready.take() {
+            // Online once the server has read the hello.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            ready.add_permits(1);
+        }
+        let mut heartbeat = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                message = rx.next() => {
+                    let text = match message {
+                        Some(Ok(Message::Text(text))) => text,
+                        Some(Ok(_)) => continue,
+                        _ => break,
+                    };
+                    let (command_id, module, version) = match serde_json::from_str::<ServerMessage>(&text) {
+                        Ok(ServerMessage::Swap(s)) => (s.command_id, s.module, Some(s.version)),
+                        Ok(ServerMessage::Rollback { command_id, module, to_version }) => (command_id, module, to_version),
+                        _ => continue,
+                    };
+                    let previous = modules.get(&module).cloned();
+                    match &version {
+                        Some(v) => { modules.insert(module.clone(), v.clone()); }
+                        None => { modules.remove(&module); }
+                    }
+                    let result = CommandResult {
+                        command_id,
+                        ok: true,
+                        error: None,
+                        module,
+                        current_version: version,
+                        previous_version: previous,
+                        modules: modules.clone(),
+                    };
+                    if tx.send(send(&AgentMessage::Result(result))).await.is_err() {
+                        break;
+                    }
+                }
+                _ = heartbeat.tick() => {
+                    if tx.send(send(&AgentMessage::Heartbeat { modules: modules.clone(), sample: None })).await.is_err() {
+                        break;
+                    }
                 }
             }
         }

@@ -19,21 +19,42 @@ pub const SENT: &str = "sent";
 pub const DONE: &str = "done";
 pub const FAILED: &str = "failed";
 
-/// Commands for `node_id`: pending steps become `sent`. With `resend`, steps
-/// already sent are sent again (after a reconnect the agent answers those from
-/// its journal instead of running them twice).
+/// Which already-sent commands go out again.
+#[derive(Debug, Clone, Copy)]
+pub enum Resend {
+    /// Only pending ones (a nudge).
+    None,
+    /// Every unanswered one (a new connection: the agent answers those it ran
+    /// from its journal instead of running them twice).
+    All,
+    /// Those unanswered for this long (their answer may have been lost).
+    After(chrono::Duration),
+}
+
+/// Commands for `node_id`: pending steps become `sent`, and sent ones go out
+/// again as `resend` says.
 pub async fn commands_for(
     db: &DatabaseConnection,
     node_id: i64,
-    resend: bool,
+    resend: Resend,
 ) -> Result<Vec<ServerMessage>, ServiceError> {
-    let statuses: &[&str] = if resend { &[PENDING, SENT] } else { &[PENDING] };
-    let steps = deployment_steps::Entity::find()
+    let statuses: &[&str] = match resend {
+        Resend::None => &[PENDING],
+        _ => &[PENDING, SENT],
+    };
+    let stale_before = match resend {
+        Resend::After(age) => Some(Utc::now() - age),
+        _ => None,
+    };
+    let steps: Vec<_> = deployment_steps::Entity::find()
         .filter(deployment_steps::Column::NodeId.eq(node_id))
         .filter(deployment_steps::Column::Status.is_in(statuses.iter().copied()))
         .order_by_asc(deployment_steps::Column::Id)
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .filter(|s| s.status == PENDING || stale_before.is_none_or(|t| s.updated_at < t))
+        .collect();
     let mut artifacts: HashMap<i64, (module_versions::Model, modules::Model)> = HashMap::new();
     let mut messages = Vec::with_capacity(steps.len());
     for step in steps {
@@ -52,6 +73,12 @@ pub async fn commands_for(
             if claimed.rows_affected == 0 {
                 continue;
             }
+        } else if stale_before.is_some() {
+            deployment_steps::Entity::update_many()
+                .col_expr(deployment_steps::Column::UpdatedAt, Utc::now().into())
+                .filter(deployment_steps::Column::Id.eq(step.id))
+                .exec(db)
+                .await?;
         }
         if let std::collections::hash_map::Entry::Vacant(slot) = artifacts.entry(step.deployment_id)
         {

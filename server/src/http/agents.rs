@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use crate::agent::protocol::{
     AgentMessage, EnrollRequest, EnrollResponse, ServerMessage, PROTOCOL_VERSION,
 };
-use crate::engine::dispatch;
+use crate::engine::dispatch::{self, Resend};
 use crate::entities::nodes as node_rows;
 use crate::http::error::{ApiError, ApiResult};
 use crate::services::nodes;
@@ -97,9 +97,7 @@ async fn session(
         }
         nodes::seen(&db, &node, &modules, Some(&agent_version)).await?;
         tracing::info!(node = %node.name, "agent connected");
-        for command in dispatch::commands_for(&db, node.id, true).await? {
-            socket.send(text(&command)).await?;
-        }
+        deliver(&db, &node, &mut socket, Resend::All).await?;
         let mut sweep = tokio::time::interval(SWEEP);
         sweep.tick().await;
         loop {
@@ -108,33 +106,23 @@ async fn session(
                     let Some(incoming) = incoming else { return Ok(()) };
                     match incoming? {
                         Message::Text(body) => match serde_json::from_str::<AgentMessage>(&body) {
-                            Ok(AgentMessage::Heartbeat { modules, sample }) => {
-                                nodes::seen(&db, &node, &modules, None).await?;
-                                if let Some(sample) = sample {
-                                    nodes::record_sample(&db, &node, sample).await?;
+                            Ok(message) => {
+                                // A database hiccup must not drop the agent: the
+                                // heartbeat comes again, and results are re-sent
+                                // (the agent journals them) after the next sweep.
+                                if let Err(error) = handle(&engine, &node, message).await {
+                                    tracing::warn!(node = %node.name, %error, "could not record an agent message");
                                 }
                             }
-                            Ok(AgentMessage::Result(result)) => {
-                                if let Some(deployment) = dispatch::apply_result(&db, &node, result).await? {
-                                    engine.wake(deployment).await;
-                                }
-                            }
-                            Ok(AgentMessage::Hello { .. }) => {}
                             Err(error) => tracing::warn!(node = %node.name, %error, "unreadable agent message"),
                         },
                         Message::Close(_) => return Ok(()),
                         _ => {}
                     }
                 }
-                _ = wake.notified() => {
-                    for command in dispatch::commands_for(&db, node.id, false).await? {
-                        socket.send(text(&command)).await?;
-                    }
-                }
+                _ = wake.notified() => deliver(&db, &node, &mut socket, Resend::None).await?,
                 _ = sweep.tick() => {
-                    for command in dispatch::commands_for(&db, node.id, false).await? {
-                        socket.send(text(&command)).await?;
-                    }
+                    deliver(&db, &node, &mut socket, Resend::After(chrono::Duration::seconds(30))).await?;
                     socket.send(text(&ServerMessage::Ping)).await?;
                 }
             }
@@ -147,4 +135,48 @@ async fn session(
     }
     tracing::info!(node = %node.name, "agent disconnected");
     outcome
+}
+
+/// Sends the node its due commands. Only a broken socket is an error here; a
+/// database error leaves the commands pending for the next sweep.
+async fn deliver(
+    db: &sea_orm::DatabaseConnection,
+    node: &node_rows::Model,
+    socket: &mut WebSocket,
+    resend: Resend,
+) -> Result<(), axum::Error> {
+    match dispatch::commands_for(db, node.id, resend).await {
+        Ok(commands) => {
+            for command in commands {
+                socket.send(text(&command)).await?;
+            }
+        }
+        Err(error) => {
+            tracing::warn!(node = %node.name, %error, "could not read the node's commands; retrying at the next sweep")
+        }
+    }
+    Ok(())
+}
+
+async fn handle(
+    engine: &crate::engine::Engine,
+    node: &node_rows::Model,
+    message: AgentMessage,
+) -> Result<(), crate::services::ServiceError> {
+    let db = engine.db();
+    match message {
+        AgentMessage::Heartbeat { modules, sample } => {
+            nodes::seen(db, node, &modules, None).await?;
+            if let Some(sample) = sample {
+                nodes::record_sample(db, node, sample).await?;
+            }
+        }
+        AgentMessage::Result(result) => {
+            if let Some(deployment) = dispatch::apply_result(db, node, result).await? {
+                engine.wake(deployment).await;
+            }
+        }
+        AgentMessage::Hello { .. } => {}
+    }
+    Ok(())
 }
