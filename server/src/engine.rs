@@ -6,6 +6,7 @@
 pub mod advance;
 pub mod dispatch;
 pub mod hub;
+pub mod metrics;
 pub mod providers;
 pub mod queue;
 pub mod switch;
@@ -53,6 +54,7 @@ pub struct Engine {
 
 struct Inner {
     db: DatabaseConnection,
+    metrics: metrics::EngineMetrics,
     hub: AgentHub,
     wake: Notify,
     config: EngineConfig,
@@ -61,18 +63,23 @@ struct Inner {
 }
 
 impl Engine {
-    pub fn new(db: DatabaseConnection, config: EngineConfig) -> Self {
+    pub fn new(db: DatabaseConnection, config: EngineConfig) -> Result<Self, prometheus::Error> {
         let instance = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
-        Self {
+        Ok(Self {
             inner: Arc::new(Inner {
                 db,
+                metrics: metrics::EngineMetrics::new()?,
                 hub: AgentHub::default(),
                 wake: Notify::new(),
                 config,
                 client: reqwest::Client::new(),
                 instance,
             }),
-        }
+        })
+    }
+
+    pub fn metrics(&self) -> &metrics::EngineMetrics {
+        &self.inner.metrics
     }
 
     pub fn db(&self) -> &DatabaseConnection {

@@ -61,7 +61,8 @@ impl Application {
             account: Arc::new(UiService),
             admin: Arc::new(UiService),
         };
-        let engine = Engine::new(db.clone(), config.engine.clone());
+        let engine = Engine::new(db.clone(), config.engine.clone())
+            .context("Failed to register engine metrics")?;
         let state = AppState {
             leptos_options,
             db: db.clone(),

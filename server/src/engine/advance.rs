@@ -122,6 +122,7 @@ async fn start(engine: &Engine, dep: deployments::Model) -> Result<Next, Service
         Err(error) => {
             finish(
                 db,
+                Some(engine.metrics()),
                 &dep,
                 DeploymentStatus::Failed,
                 format!("could not plan: {error}"),
@@ -586,6 +587,7 @@ async fn next_phase(
         let nodes: usize = plan.phases.iter().map(|p| p.nodes.len()).sum();
         finish(
             db,
+            Some(engine.metrics()),
             &dep,
             DeploymentStatus::Succeeded,
             format!("{nodes} nodes swapped"),
@@ -714,10 +716,18 @@ async fn roll_back(
         .chain(switch_error)
         .collect();
     if failures.is_empty() {
-        finish(db, &dep, DeploymentStatus::RolledBack, reason).await?;
+        finish(
+            db,
+            Some(engine.metrics()),
+            &dep,
+            DeploymentStatus::RolledBack,
+            reason,
+        )
+        .await?;
     } else {
         finish(
             db,
+            Some(engine.metrics()),
             &dep,
             DeploymentStatus::Failed,
             format!("{reason}; the rollback failed too: {}", failures.join("; ")),
@@ -757,6 +767,7 @@ async fn set_active_pool(
 /// Ends a deployment once; a second call (a racing worker) changes nothing.
 pub async fn finish(
     db: &DatabaseConnection,
+    metrics: Option<&crate::engine::metrics::EngineMetrics>,
     dep: &deployments::Model,
     status: DeploymentStatus,
     outcome: String,
@@ -779,6 +790,16 @@ pub async fn finish(
         .exec(db)
         .await?;
     if ended.rows_affected == 1 {
+        if let (Some(engine), Some(started)) = (metrics, dep.started_at) {
+            let environment = environments::Entity::find_by_id(dep.environment_id)
+                .one(db)
+                .await?
+                .map(|e| e.name)
+                .unwrap_or_default();
+            let strategy = dep.strategy["kind"].as_str().unwrap_or("unknown");
+            let seconds = (now - started).num_milliseconds() as f64 / 1000.0;
+            engine.observe_finished(&environment, strategy, status.as_str(), seconds);
+        }
         let kind = match status {
             DeploymentStatus::Succeeded => "deployment_succeeded",
             DeploymentStatus::RolledBack => "deployment_rolled_back",

@@ -96,10 +96,12 @@ pub async fn track(
 }
 
 /// `GET /metrics`: Prometheus text format, no authentication (SPEC §7).
-pub async fn endpoint(State(metrics): State<Arc<HttpMetrics>>) -> Result<Response, ApiError> {
-    let text = metrics
+pub async fn endpoint(State(state): State<crate::state::AppState>) -> Result<Response, ApiError> {
+    let mut text = state
+        .metrics
         .render()
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
+    text.push_str(&state.engine.metrics().render(&state.db).await?);
     Ok((
         [(
             header::CONTENT_TYPE,

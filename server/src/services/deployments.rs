@@ -311,6 +311,7 @@ pub async fn act(
             }
             finish(
                 db,
+                Some(engine.metrics()),
                 &dep,
                 DeploymentStatus::Cancelled,
                 format!("cancelled by {}", principal.username),
@@ -325,6 +326,7 @@ pub async fn act(
         {
             finish(
                 db,
+                Some(engine.metrics()),
                 &dep,
                 DeploymentStatus::Cancelled,
                 format!("aborted by {} before it started", principal.username),

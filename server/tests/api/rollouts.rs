@@ -99,6 +99,25 @@ async fn direct_swaps_every_node_and_a_finished_deployment_rolls_back() {
     assert_eq!(detail["rollback_of"], second);
     assert_eq!(detail["version"], "1.0.0");
     assert_eq!(fleet.currents("app"), vec![some("1.0.0"); 4]);
+    // Operators see it in the metrics.
+    let metrics = app
+        .anonymous
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for line in [
+        r#"hotswap_deployments_total{environment="dev",strategy="direct",status="succeeded"} 3"#,
+        r#"hotswap_deployment_duration_seconds_count{environment="dev",status="succeeded",strategy="direct"} 3"#,
+        r#"hotswap_nodes{status="online"} 4"#,
+        "hotswap_active_deployments 0",
+        "hotswap_job_queue_depth 0",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
     // Release 1.0.0 was still on disk: nobody downloaded it twice.
     assert!(fleet
         .agents
