@@ -14,7 +14,7 @@ pub mod switch;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
@@ -122,7 +122,80 @@ impl Engine {
             .collect();
         let engine = self.clone();
         tasks.push(tokio::spawn(async move { engine.sweep_nodes().await }));
+        if self.inner.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            let engine = self.clone();
+            tasks.push(tokio::spawn(
+                async move { engine.listen_for_commands().await },
+            ));
+        }
         tasks
+    }
+
+    /// Tells the connections of `node_ids` that they have new commands: on
+    /// this replica directly, on the others through PostgreSQL `NOTIFY` (the
+    /// connections' periodic sweep catches anything a notification misses).
+    pub async fn announce_commands(&self, node_ids: &[i64]) {
+        self.inner.hub.wake(node_ids);
+        let db = &self.inner.db;
+        if node_ids.is_empty() || db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+            return;
+        }
+        // NOTIFY payloads stay well under PostgreSQL's 8000-byte limit.
+        for chunk in node_ids.chunks(500) {
+            let ids: Vec<String> = chunk.iter().map(i64::to_string).collect();
+            let statement = sea_orm::Statement::from_sql_and_values(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT pg_notify('hotswap_commands', $1)",
+                [ids.join(",").into()],
+            );
+            if let Err(error) = db.execute(statement).await {
+                tracing::debug!(%error, "could not notify other replicas; their sweep will deliver");
+            }
+        }
+    }
+
+    async fn listen_for_commands(self) {
+        let pool = self.inner.db.get_postgres_connection_pool().clone();
+        loop {
+            let listened = async {
+                let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+                listener.listen("hotswap_commands").await?;
+                loop {
+                    let notification = listener.recv().await?;
+                    let ids: Vec<i64> = notification
+                        .payload()
+                        .split(',')
+                        .filter_map(|id| id.parse().ok())
+                        .collect();
+                    self.inner.hub.wake(&ids);
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), sqlx::Error>(())
+            }
+            .await;
+            if let Err(error) = listened {
+                tracing::warn!(%error, "lost the command notifications; listening again");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    /// On shutdown: gives this replica's leases back so another replica (or
+    /// the next start) picks its deployments up at once instead of waiting
+    /// for the leases to expire.
+    pub async fn hand_back(&self) {
+        let statement = sea_orm::Statement::from_sql_and_values(
+            self.inner.db.get_database_backend(),
+            if self.inner.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+                "UPDATE jobs SET locked_by = NULL, lease_expires_at = NULL WHERE locked_by LIKE $1"
+            } else {
+                "UPDATE jobs SET locked_by = NULL, lease_expires_at = NULL WHERE locked_by LIKE ?"
+            },
+            [format!("{}-%", self.inner.instance).into()],
+        );
+        if let Err(error) = self.inner.db.execute(statement).await {
+            tracing::warn!(%error, "could not hand back leases; they expire by themselves");
+        }
     }
 
     async fn work(self, worker: String) {

@@ -119,10 +119,12 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await;
-        // Workers stop between steps; an abandoned lease simply expires.
+        // Workers stop between steps (every step is recorded before and
+        // after it runs); their leases go back for another replica to take.
         for worker in workers {
             worker.abort();
         }
+        self.engine.hand_back().await;
         self.db.close().await.ok();
         served
     }

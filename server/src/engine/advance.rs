@@ -234,7 +234,7 @@ async fn ensure_steps(
             .exec_without_returning(db)
             .await?;
     }
-    engine.hub().wake(&created);
+    engine.announce_commands(&created).await;
     Ok(())
 }
 
