@@ -798,3 +798,83 @@ async fn an_offline_node_fails_its_step_within_what_the_strategy_allows() {
         .expect("node");
     assert_eq!(offline["status"], "offline");
 }
+
+#[tokio::test]
+async fn a_blue_green_switch_can_call_a_webhook() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let (client, address) = (&app.client, app.address.as_str());
+    // A load balancer's reload endpoint: records each call's body.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hook = format!("http://{}/reload", listener.local_addr().expect("addr"));
+    let (calls_tx, mut calls) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = socket.read(&mut buffer).await {
+                request.extend_from_slice(&buffer[..n]);
+                let text = String::from_utf8_lossy(&request);
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= length {
+                        let _ = calls_tx
+                            .send(serde_json::from_str(&body[..length]).unwrap_or(Value::Null));
+                        break;
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+            let _ = socket
+                .write_all(
+                    b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                )
+                .await;
+        }
+    });
+    patch_environment(&app, "staging", json!({"switch_hook": {"webhook": hook}})).await;
+    let mut green = FleetSpec::new("staging", 1);
+    green.pool = Some("green");
+    let green = start_fleet(client, address, green).await;
+    let mut blue = FleetSpec::new("staging", 1);
+    blue.pool = Some("blue");
+    let _blue = start_fleet(client, address, blue).await;
+    let files = tempfile::tempdir().expect("temp dir");
+    create_module(client, address, "app").await;
+    publish(
+        client,
+        address,
+        "app",
+        "1.0.0",
+        &tarball(files.path(), "one", HEALTHY),
+    )
+    .await;
+
+    let id = deploy(
+        client,
+        address,
+        json!({"module": "app", "version": "1.0.0", "environment": "staging"}),
+    )
+    .await;
+    assert_eq!(
+        wait_finished(client, address, id, LIMIT).await["status"],
+        "succeeded"
+    );
+    assert_eq!(green.currents("app"), vec![some("1.0.0")]);
+    let call = calls.recv().await.expect("the webhook was called");
+    assert_eq!(
+        call,
+        json!({"environment": "staging", "active_pool": "green", "previous_pool": "blue"})
+    );
+}
