@@ -71,6 +71,8 @@ pub async fn run(config: AgentConfig) -> anyhow::Result<()> {
     let journal = Journal::open(&config.root).context("cannot open the agent's state directory")?;
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
+        // A stalled download fails instead of holding every later command.
+        .read_timeout(Duration::from_secs(60))
         .build()
         .context("cannot build an HTTP client")?;
     let server = config.server.trim_end_matches('/').to_string();

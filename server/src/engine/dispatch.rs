@@ -42,9 +42,12 @@ pub async fn commands_for(
         Resend::None => &[PENDING],
         _ => &[PENDING, SENT],
     };
-    let stale_before = match resend {
-        Resend::After(age) => Some(Utc::now() - age),
-        _ => None,
+    // `updated_at` stays the time a command was first sent (the step timeout
+    // counts from it); each resend waits one more `age` than the last.
+    let now = Utc::now();
+    let stale = |step: &deployment_steps::Model| match resend {
+        Resend::After(age) => step.updated_at + age * step.attempts.max(1) < now,
+        _ => true,
     };
     let steps: Vec<_> = deployment_steps::Entity::find()
         .filter(deployment_steps::Column::NodeId.eq(node_id))
@@ -53,7 +56,7 @@ pub async fn commands_for(
         .all(db)
         .await?
         .into_iter()
-        .filter(|s| s.status == PENDING || stale_before.is_none_or(|t| s.updated_at < t))
+        .filter(|s| s.status == PENDING || stale(s))
         .collect();
     let mut artifacts: HashMap<i64, (module_versions::Model, modules::Model)> = HashMap::new();
     let mut messages = Vec::with_capacity(steps.len());
@@ -73,9 +76,12 @@ pub async fn commands_for(
             if claimed.rows_affected == 0 {
                 continue;
             }
-        } else if stale_before.is_some() {
+        } else {
             deployment_steps::Entity::update_many()
-                .col_expr(deployment_steps::Column::UpdatedAt, Utc::now().into())
+                .col_expr(
+                    deployment_steps::Column::Attempts,
+                    (step.attempts + 1).into(),
+                )
                 .filter(deployment_steps::Column::Id.eq(step.id))
                 .exec(db)
                 .await?;
