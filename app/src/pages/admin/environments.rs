@@ -25,6 +25,7 @@ pub fn EnvironmentsPanel() -> impl IntoView {
                                         <th scope="col">"Approval timeout"</th>
                                         <th scope="col">"Default strategy"</th>
                                         <th scope="col">"Nodes online"</th>
+                                        <th scope="col">"Serving pool"</th>
                                     </tr>
                                 </thead>
                                 <tbody>
@@ -44,6 +45,7 @@ pub fn EnvironmentsPanel() -> impl IntoView {
                                                 <td>{duration(e.approval_timeout_secs as f64)}</td>
                                                 <td>{e.default_strategy}</td>
                                                 <td>{format!("{} / {}", e.nodes_online, e.nodes_total)}</td>
+                                                <td>{e.active_pool.unwrap_or_else(|| "—".into())}</td>
                                             </tr>
                                         })
                                         .collect_view()}
