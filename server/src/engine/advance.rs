@@ -104,18 +104,7 @@ async fn start(engine: &Engine, dep: deployments::Model) -> Result<Next, Service
         .ok_or(ServiceError::NotFound("environment"))?;
     let strategy =
         Strategy::parse(&dep.strategy).map_err(|e| anyhow::anyhow!("stored strategy: {e}"))?;
-    let targets: Vec<PlanNode> = nodes::Entity::find()
-        .filter(nodes::Column::EnvironmentId.eq(env.id))
-        .filter(nodes::Column::Status.ne("draining"))
-        .order_by_asc(nodes::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|n| PlanNode {
-            id: n.id,
-            pool: n.pool,
-        })
-        .collect();
+    let targets = plan_targets(db, env.id).await?;
     let now = Utc::now();
     let planned = match plan(&strategy, &targets, env.active_pool.as_deref()) {
         Ok(p) => p,
@@ -163,6 +152,25 @@ async fn start(engine: &Engine, dep: deployments::Model) -> Result<Next, Service
         .await?;
     }
     Ok(Next::At(Utc::now()))
+}
+
+/// The nodes a roll-out in `env_id` covers, in the stable order plans use.
+pub async fn plan_targets(
+    db: &DatabaseConnection,
+    env_id: i64,
+) -> Result<Vec<PlanNode>, ServiceError> {
+    Ok(nodes::Entity::find()
+        .filter(nodes::Column::EnvironmentId.eq(env_id))
+        .filter(nodes::Column::Status.ne("draining"))
+        .order_by_asc(nodes::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|n| PlanNode {
+            id: n.id,
+            pool: n.pool,
+        })
+        .collect())
 }
 
 /// Nodes by id, for names in messages and liveness.
@@ -236,6 +244,33 @@ async fn ensure_steps(
     }
     engine.announce_commands(&created).await;
     Ok(())
+}
+
+/// Makes sure the phase's steps exist and fails those whose node went silent.
+/// `None` while any is still unanswered; else the steps and the nodes by id.
+async fn run_steps(
+    engine: &Engine,
+    dep: &deployments::Model,
+    env_id: i64,
+    phase: i32,
+    action: &str,
+    wanted: &[(i64, Option<String>)],
+) -> Result<Option<(Vec<deployment_steps::Model>, HashMap<i64, nodes::Model>)>, ServiceError> {
+    let db = engine.db();
+    let mut steps = steps_of(db, dep.id, Some(phase), action).await?;
+    if steps.len() < wanted.len() {
+        ensure_steps(engine, dep, phase, action, wanted, &steps).await?;
+        steps = steps_of(db, dep.id, Some(phase), action).await?;
+    }
+    let nodes = nodes_of(db, env_id).await?;
+    fail_stale(engine, &mut steps, &nodes).await?;
+    if steps
+        .iter()
+        .any(|s| s.status == PENDING || s.status == SENT)
+    {
+        return Ok(None);
+    }
+    Ok(Some((steps, nodes)))
 }
 
 /// Fails unanswered steps whose node went silent or which waited too long.
@@ -369,30 +404,22 @@ async fn swap(
             }
         }
         PhaseAction::Swap => {
-            let mut steps = steps_of(db, dep.id, Some(index), "swap").await?;
-            if steps.len() < phase.nodes.len() {
-                if steps.is_empty() {
-                    events::append(
-                        db,
-                        dep.tenant_id,
-                        Some(dep.id),
-                        "phase_started",
-                        json!({ "phase": index, "label": phase.label, "nodes": phase.nodes.len() }),
-                    )
-                    .await?;
-                }
-                let wanted: Vec<_> = phase.nodes.iter().map(|n| (*n, None)).collect();
-                ensure_steps(engine, &dep, index, "swap", &wanted, &steps).await?;
-                steps = steps_of(db, dep.id, Some(index), "swap").await?;
+            if steps_of(db, dep.id, Some(index), "swap").await?.is_empty() {
+                events::append(
+                    db,
+                    dep.tenant_id,
+                    Some(dep.id),
+                    "phase_started",
+                    json!({ "phase": index, "label": phase.label, "nodes": phase.nodes.len() }),
+                )
+                .await?;
             }
-            let nodes = nodes_of(db, env.id).await?;
-            fail_stale(engine, &mut steps, &nodes).await?;
-            if steps
-                .iter()
-                .any(|s| s.status == PENDING || s.status == SENT)
-            {
+            let wanted: Vec<_> = phase.nodes.iter().map(|n| (*n, None)).collect();
+            let Some((steps, nodes)) =
+                run_steps(engine, &dep, env.id, index, "swap", &wanted).await?
+            else {
                 return Ok(soon());
-            }
+            };
             let all_failed: Vec<_> = steps_of(db, dep.id, None, "swap")
                 .await?
                 .into_iter()
@@ -695,19 +722,11 @@ async fn roll_back(
             Some((node, previous))
         })
         .collect();
-    let mut steps = steps_of(db, dep.id, Some(ROLLBACK_PHASE), "rollback").await?;
-    if steps.len() < swapped.len() {
-        ensure_steps(engine, &dep, ROLLBACK_PHASE, "rollback", &swapped, &steps).await?;
-        steps = steps_of(db, dep.id, Some(ROLLBACK_PHASE), "rollback").await?;
-    }
-    let nodes = nodes_of(db, env.id).await?;
-    fail_stale(engine, &mut steps, &nodes).await?;
-    if steps
-        .iter()
-        .any(|s| s.status == PENDING || s.status == SENT)
-    {
+    let Some((steps, nodes)) =
+        run_steps(engine, &dep, env.id, ROLLBACK_PHASE, "rollback", &swapped).await?
+    else {
         return Ok(soon());
-    }
+    };
     let reason = dep.outcome.clone().unwrap_or_else(|| "rolled back".into());
     let failures: Vec<String> = steps
         .iter()

@@ -11,7 +11,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::domain::plan::{plan, Plan, PlanNode};
+use crate::domain::plan::{plan, Plan};
 use crate::domain::strategy::Strategy;
 use crate::engine::advance::{begin_rollback, finish, STAGE_VERIFY};
 use crate::engine::{queue, Engine};
@@ -77,18 +77,7 @@ pub async fn create(
     let strategy =
         Strategy::parse(&document).map_err(|e| ServiceError::invalid("strategy", e.to_string()))?;
     // Plan now as well, so an impossible roll-out is refused up front.
-    let targets: Vec<PlanNode> = nodes::Entity::find()
-        .filter(nodes::Column::EnvironmentId.eq(env.id))
-        .filter(nodes::Column::Status.ne("draining"))
-        .order_by_asc(nodes::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|n| PlanNode {
-            id: n.id,
-            pool: n.pool,
-        })
-        .collect();
+    let targets = crate::engine::advance::plan_targets(db, env.id).await?;
     plan(&strategy, &targets, env.active_pool.as_deref())
         .map_err(|e| ServiceError::invalid("environment", format!("{}: {e}", env.name)))?;
     insert(

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::fleet::{
-    create_module, deploy, publish, start_fleet, tarball, wait_finished, FleetSpec, AGENT,
+    create_module, deploy, publish, start_fleet, tarball, wait_finished, wait_for, FleetSpec, AGENT,
 };
 use crate::helpers::{fresh_database_url, sign_in, ADMIN_PASSWORD};
 
@@ -76,36 +76,6 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
-    }
-}
-
-async fn detail(client: &reqwest::Client, address: &str, id: i64) -> Value {
-    client
-        .get(format!("{address}/api/v1/deployments/{id}"))
-        .send()
-        .await
-        .expect("detail")
-        .json()
-        .await
-        .expect("JSON")
-}
-
-/// Waits until `check` holds for the deployment's detail.
-async fn wait_for(
-    client: &reqwest::Client,
-    address: &str,
-    id: i64,
-    what: &str,
-    check: impl Fn(&Value) -> bool,
-) {
-    let deadline = Instant::now() + LIMIT;
-    loop {
-        let d = detail(client, address, id).await;
-        if check(&d) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "never saw {what}: {d}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

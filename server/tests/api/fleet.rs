@@ -329,3 +329,33 @@ pub fn kinds(events: &[Value]) -> Vec<String> {
         .filter_map(|e| e["kind"].as_str().map(String::from))
         .collect()
 }
+
+pub async fn detail(client: &reqwest::Client, address: &str, id: i64) -> Value {
+    client
+        .get(format!("{address}/api/v1/deployments/{id}"))
+        .send()
+        .await
+        .expect("detail")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+/// Waits until `check` holds for the deployment's detail.
+pub async fn wait_for(
+    client: &reqwest::Client,
+    address: &str,
+    id: i64,
+    what: &str,
+    check: impl Fn(&Value) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let d = detail(client, address, id).await;
+        if check(&d) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never saw {what}: {d}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

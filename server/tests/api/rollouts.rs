@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::fleet::{
-    create_module, deploy, events, kinds, publish, start_fleet, tarball, wait_finished,
+    create_module, deploy, events, kinds, publish, start_fleet, tarball, wait_finished, wait_for,
     write_artifact, FleetSpec,
 };
 use crate::helpers::{post_json, spawn_app};
@@ -556,26 +556,10 @@ async fn operators_pause_resume_promote_and_abort() {
         let url = app.url(&format!("/api/v1/deployments/{id}/{verb}"));
         async move { post_json(client, &url, json!({})).await }
     };
-    // Wait until the canary phase is waiting out its hour.
-    let deadline = std::time::Instant::now() + LIMIT;
-    loop {
-        let detail: Value = client
-            .get(app.url(&format!("/api/v1/deployments/{id}")))
-            .send()
-            .await
-            .expect("detail")
-            .json()
-            .await
-            .expect("JSON");
-        if detail["stage"] == "verify" {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never reached the wait: {detail}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for(client, address, id, "the phase's wait", |d| {
+        d["stage"] == "verify"
+    })
+    .await;
     assert_eq!(act("pause").await.status(), 200);
     assert_eq!(act("pause").await.status(), 409);
     assert_eq!(act("promote").await.status(), 409);
@@ -594,25 +578,10 @@ async fn operators_pause_resume_promote_and_abort() {
     let back =
         json!({"module": "app", "version": "1.0.0", "environment": "production", "strategy": slow});
     let id = deploy(client, address, back).await;
-    let deadline = std::time::Instant::now() + LIMIT;
-    loop {
-        let detail: Value = client
-            .get(app.url(&format!("/api/v1/deployments/{id}")))
-            .send()
-            .await
-            .expect("detail")
-            .json()
-            .await
-            .expect("JSON");
-        if detail["stage"] == "verify" {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never reached the wait: {detail}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for(client, address, id, "the phase's wait", |d| {
+        d["stage"] == "verify"
+    })
+    .await;
     let url = app.url(&format!("/api/v1/deployments/{id}/abort"));
     assert_eq!(post_json(client, &url, json!({})).await.status(), 200);
     let detail = wait_finished(client, address, id, LIMIT).await;
