@@ -22,7 +22,8 @@ use leptos_router::{
 use crate::components::layout::Layout;
 use crate::pages::{
     account::AccountPage, admin::AdminPage, approvals::ApprovalsPage, dashboard::DashboardPage,
-    deploy::DeployPage, deployments::DeploymentsPage, login::LoginPage, not_found::NotFoundPage,
+    deploy::DeployPage, deployment::DeploymentDetailPage, deployments::DeploymentsPage,
+    login::LoginPage, not_found::NotFoundPage,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -57,6 +58,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("") view=DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("/deployments") view=DeploymentsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/deployments/:id") view=DeploymentDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/deploy") view=DeployPage ssr=SsrMode::Async/>
                     <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod approvals;
 pub mod dashboard;
 pub mod deploy;
+pub mod deployment;
 pub mod deployments;
 pub mod login;
 pub mod not_found;

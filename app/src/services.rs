@@ -11,7 +11,7 @@ use crate::model::admin::{
     AddedMember, AuditPage, AuditQuery, CreatedToken, Member, NewMember, TokenInfo,
 };
 use crate::model::dashboard::Dashboard;
-use crate::model::deployment::{DeploymentFilter, DeploymentPage};
+use crate::model::deployment::{DeploymentFilter, DeploymentPage, DeploymentView};
 use crate::model::environment::EnvironmentSummary;
 use crate::model::module::{CreatedEnrollment, ModuleInfo, NodeInfo, VersionInfo};
 use crate::model::role::Role;
@@ -27,6 +27,7 @@ pub trait ReadService: Send + Sync {
     async fn dashboard(&self) -> Result<Dashboard, AppError>;
     async fn environments(&self) -> Result<Vec<EnvironmentSummary>, AppError>;
     async fn deployments(&self, filter: DeploymentFilter) -> Result<DeploymentPage, AppError>;
+    async fn deployment(&self, id: i64) -> Result<DeploymentView, AppError>;
     async fn nodes(&self) -> Result<Vec<NodeInfo>, AppError>;
     async fn modules(&self) -> Result<Vec<ModuleInfo>, AppError>;
     async fn versions(&self, module: String) -> Result<Vec<VersionInfo>, AppError>;

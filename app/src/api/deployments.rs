@@ -1,3 +1,5 @@
+mod get_deployment;
 mod list_deployments;
 
+pub use get_deployment::*;
 pub use list_deployments::*;

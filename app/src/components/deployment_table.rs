@@ -34,7 +34,9 @@ pub fn DeploymentTable(
                         let environment = d.environment.clone();
                         view! {
                             <tr data-environment=environment>
-                                <td class="mono">{d.id}</td>
+                                <td class="mono">
+                                    <a href=format!("/deployments/{}", d.id)>{d.id}</a>
+                                </td>
                                 <td>{d.module}</td>
                                 <td class="mono">{d.version}</td>
                                 <td>{d.environment}</td>

@@ -206,3 +206,80 @@ pub struct NodeProgress {
     pub version: Option<String>,
     pub error: Option<String>,
 }
+
+/// Everything the detail page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentView {
+    pub detail: DeploymentDetail,
+    pub events: Vec<EventInfo>,
+    pub now: DateTime<Utc>,
+}
+
+/// One line a person reads for an event of the log.
+pub fn describe_event(event: &EventInfo) -> String {
+    let p = &event.payload;
+    let text = |key: &str| p[key].as_str().unwrap_or("").to_string();
+    match event.kind.as_str() {
+        "deployment_created" => format!(
+            "{} {} requested for {}",
+            text("module"),
+            text("version"),
+            text("environment")
+        ),
+        "deployment_started" => format!(
+            "started: {} nodes, {}",
+            p["nodes"].as_u64().unwrap_or(0),
+            p["phases"]
+                .as_array()
+                .map(|a| a
+                    .iter()
+                    .filter_map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" → "))
+                .unwrap_or_default()
+        ),
+        "phase_started" => format!(
+            "{} started on {} node(s)",
+            text("label"),
+            p["nodes"].as_u64().unwrap_or(0)
+        ),
+        "phase_swapped" => format!(
+            "{}: {} swapped, {} failed",
+            text("label"),
+            p["swapped"].as_u64().unwrap_or(0),
+            p["failed"].as_u64().unwrap_or(0)
+        ),
+        "node_swapped" => format!("{} now runs {}", text("node"), text("version")),
+        "node_swap_failed" => format!("{} failed: {}", text("node"), text("error")),
+        "node_rolled_back" => match p["version"].as_str() {
+            Some(v) => format!("{} back on {v}", text("node")),
+            None => format!("{} back to nothing installed", text("node")),
+        },
+        "node_rollback_failed" => {
+            format!("{} could not roll back: {}", text("node"), text("error"))
+        }
+        "analysis" => format!(
+            "{}: {} — {}",
+            text("label"),
+            text("verdict"),
+            text("reason")
+        ),
+        "traffic_switched" => format!("traffic switched to the {} pool", text("to")),
+        "rollback_started" => format!("rolling back: {}", text("reason")),
+        "paused" | "resumed" | "promoted" => format!("{} by {}", event.kind, text("by")),
+        "deployment_succeeded"
+        | "deployment_failed"
+        | "deployment_rolled_back"
+        | "deployment_cancelled" => {
+            format!(
+                "{}: {}",
+                event
+                    .kind
+                    .trim_start_matches("deployment_")
+                    .replace('_', " "),
+                text("outcome")
+            )
+        }
+        other => other.replace('_', " "),
+    }
+}

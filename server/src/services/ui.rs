@@ -6,7 +6,7 @@ use app::model::admin::{
     AddedMember, AuditPage, AuditQuery, CreatedToken, Member, NewMember, TokenInfo,
 };
 use app::model::dashboard::Dashboard;
-use app::model::deployment::{DeploymentFilter, DeploymentPage};
+use app::model::deployment::{DeploymentFilter, DeploymentPage, DeploymentView};
 use app::model::environment::EnvironmentSummary;
 use app::model::module::{CreatedEnrollment, ModuleInfo, NodeInfo, VersionInfo};
 use app::model::role::{Action, Role};
@@ -97,6 +97,19 @@ impl app::services::ReadService for UiService {
     async fn deployments(&self, filter: DeploymentFilter) -> Result<DeploymentPage, AppError> {
         let (state, p) = acting(Action::Read).await?;
         Ok(state.read.deployments(&p.tenant, &filter).await?)
+    }
+
+    async fn deployment(&self, id: i64) -> Result<DeploymentView, AppError> {
+        let (state, p) = acting(Action::Read).await?;
+        let detail =
+            crate::services::deployments::detail(&state.db, &state.read, &p.tenant, id).await?;
+        let events =
+            crate::services::events::of_deployment(&state.db, p.tenant.id, id, 0, 1000).await?;
+        Ok(DeploymentView {
+            detail,
+            events,
+            now: chrono::Utc::now(),
+        })
     }
 
     async fn nodes(&self) -> Result<Vec<NodeInfo>, AppError> {

@@ -83,6 +83,19 @@ async fn direct_swaps_every_node_and_a_finished_deployment_rolls_back() {
         assert!(seen.iter().any(|k| k == kind), "{kind} in {seen:?}");
     }
 
+    // The detail page reads without JavaScript: plan, nodes, events.
+    let page = app.get(&format!("/deployments/{second}")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("HTML");
+    for text in [
+        "app 2.0.0 → dev",
+        "all nodes",
+        "dev-0",
+        "now runs 2.0.0",
+        "succeeded",
+    ] {
+        assert!(html.contains(text), "{text} on the detail page");
+    }
     // Rolling back a finished deployment deploys the version before it again.
     let response = post_json(
         client,
