@@ -110,8 +110,7 @@ async fn start(engine: &Engine, dep: deployments::Model) -> Result<Next, Service
         Ok(p) => p,
         Err(error) => {
             finish(
-                db,
-                Some(engine.metrics()),
+                engine,
                 &dep,
                 DeploymentStatus::Failed,
                 format!("could not plan: {error}"),
@@ -613,8 +612,7 @@ async fn next_phase(
     if next as usize >= plan.phases.len() {
         let nodes: usize = plan.phases.iter().map(|p| p.nodes.len()).sum();
         finish(
-            db,
-            Some(engine.metrics()),
+            engine,
             &dep,
             DeploymentStatus::Succeeded,
             format!("{nodes} nodes swapped"),
@@ -735,18 +733,10 @@ async fn roll_back(
         .chain(switch_error)
         .collect();
     if failures.is_empty() {
-        finish(
-            db,
-            Some(engine.metrics()),
-            &dep,
-            DeploymentStatus::RolledBack,
-            reason,
-        )
-        .await?;
+        finish(engine, &dep, DeploymentStatus::RolledBack, reason).await?;
     } else {
         finish(
-            db,
-            Some(engine.metrics()),
+            engine,
             &dep,
             DeploymentStatus::Failed,
             format!("{reason}; the rollback failed too: {}", failures.join("; ")),
@@ -785,12 +775,12 @@ async fn set_active_pool(
 
 /// Ends a deployment once; a second call (a racing worker) changes nothing.
 pub async fn finish(
-    db: &DatabaseConnection,
-    metrics: Option<&crate::engine::metrics::EngineMetrics>,
+    engine: &Engine,
     dep: &deployments::Model,
     status: DeploymentStatus,
     outcome: String,
 ) -> Result<(), ServiceError> {
+    let db = engine.db();
     let now = Utc::now();
     let ended = deployments::Entity::update_many()
         .col_expr(deployments::Column::Status, status.as_str().into())
@@ -809,7 +799,7 @@ pub async fn finish(
         .exec(db)
         .await?;
     if ended.rows_affected == 1 {
-        if let (Some(engine), Some(started)) = (metrics, dep.started_at) {
+        if let Some(started) = dep.started_at {
             let environment = environments::Entity::find_by_id(dep.environment_id)
                 .one(db)
                 .await?
@@ -817,7 +807,9 @@ pub async fn finish(
                 .unwrap_or_default();
             let strategy = dep.strategy["kind"].as_str().unwrap_or("unknown");
             let seconds = (now - started).num_milliseconds() as f64 / 1000.0;
-            engine.observe_finished(&environment, strategy, status.as_str(), seconds);
+            engine
+                .metrics()
+                .observe_finished(&environment, strategy, status.as_str(), seconds);
         }
         let kind = match status {
             DeploymentStatus::Succeeded => "deployment_succeeded",

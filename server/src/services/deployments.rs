@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::domain::plan::{plan, Plan};
 use crate::domain::strategy::Strategy;
-use crate::engine::advance::{begin_rollback, finish, STAGE_VERIFY};
+use crate::engine::advance::{begin_rollback, finish, STAGE_ROLLBACK, STAGE_VERIFY};
 use crate::engine::{queue, Engine};
 use crate::entities::{
     deployment_steps, deployments, environments, module_versions, modules, nodes,
@@ -238,31 +238,30 @@ pub async fn act(
             .filter(deployments::Column::Status.eq(from.as_str()))
     };
     match verb {
-        Verb::Pause => {
-            if status != DeploymentStatus::Running || dep.stage == "rollback" {
-                return Err(conflict("pause"));
+        Verb::Pause | Verb::Resume => {
+            let (from, to, word, event) = if verb == Verb::Pause {
+                (
+                    DeploymentStatus::Running,
+                    DeploymentStatus::Paused,
+                    "pause",
+                    "paused",
+                )
+            } else {
+                (
+                    DeploymentStatus::Paused,
+                    DeploymentStatus::Running,
+                    "resume",
+                    "resumed",
+                )
+            };
+            // A rollback under way is not paused: it is the way back to safety.
+            let moved = status == from
+                && dep.stage != STAGE_ROLLBACK
+                && set_status(from, to).exec(db).await?.rows_affected == 1;
+            if !moved {
+                return Err(conflict(word));
             }
-            if set_status(DeploymentStatus::Running, DeploymentStatus::Paused)
-                .exec(db)
-                .await?
-                .rows_affected
-                == 0
-            {
-                return Err(conflict("pause"));
-            }
-            events::append(db, dep.tenant_id, Some(dep.id), "paused", by).await?;
-        }
-        Verb::Resume => {
-            if status != DeploymentStatus::Paused
-                || set_status(DeploymentStatus::Paused, DeploymentStatus::Running)
-                    .exec(db)
-                    .await?
-                    .rows_affected
-                    == 0
-            {
-                return Err(conflict("resume"));
-            }
-            events::append(db, dep.tenant_id, Some(dep.id), "resumed", by).await?;
+            events::append(db, dep.tenant_id, Some(dep.id), event, by).await?;
         }
         Verb::Promote => {
             if status != DeploymentStatus::Running || dep.stage != STAGE_VERIFY {
@@ -299,8 +298,7 @@ pub async fn act(
                 ));
             }
             finish(
-                db,
-                Some(engine.metrics()),
+                engine,
                 &dep,
                 DeploymentStatus::Cancelled,
                 format!("cancelled by {}", principal.username),
@@ -314,8 +312,7 @@ pub async fn act(
             ) =>
         {
             finish(
-                db,
-                Some(engine.metrics()),
+                engine,
                 &dep,
                 DeploymentStatus::Cancelled,
                 format!("aborted by {} before it started", principal.username),
@@ -325,7 +322,7 @@ pub async fn act(
         Verb::Abort | Verb::Rollback
             if matches!(status, DeploymentStatus::Running | DeploymentStatus::Paused) =>
         {
-            if dep.stage == "rollback" {
+            if dep.stage == STAGE_ROLLBACK {
                 return Err(ServiceError::Conflict(
                     "the deployment is already rolling back".into(),
                 ));
