@@ -22,6 +22,7 @@ mod m20261124_000015_create_api_tokens;
 mod m20261124_000016_create_sessions;
 mod m20261124_000017_index_audit_lookups;
 mod m20261124_000018_engine_progress;
+mod m20261124_000019_approval_deadline;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000016_create_sessions::Migration),
             Box::new(m20261124_000017_index_audit_lookups::Migration),
             Box::new(m20261124_000018_engine_progress::Migration),
+            Box::new(m20261124_000019_approval_deadline::Migration),
         ]
     }
 }

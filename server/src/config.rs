@@ -23,6 +23,7 @@
 //! | `HOTSWAP_JOB_LEASE` | `30s` | how long a worker's claim on a deployment lasts unrenewed |
 //! | `HOTSWAP_NODE_TIMEOUT` | `15s` | a node silent this long is offline |
 //! | `HOTSWAP_STEP_TIMEOUT` | `10m` | a swap unanswered this long fails |
+//! | `HOTSWAP_APPROVAL_SWEEP_INTERVAL` | `5m` | how often overdue approval requests are expired |
 //!
 //! A value that does not parse stops the start with a message naming the variable.
 
@@ -217,6 +218,7 @@ impl Config {
         engine.lease = duration("HOTSWAP_JOB_LEASE", engine.lease)?;
         engine.node_timeout = duration("HOTSWAP_NODE_TIMEOUT", engine.node_timeout)?;
         engine.step_timeout = duration("HOTSWAP_STEP_TIMEOUT", engine.step_timeout)?;
+        engine.approval_sweep = duration("HOTSWAP_APPROVAL_SWEEP_INTERVAL", engine.approval_sweep)?;
 
         Ok(Config {
             addr,

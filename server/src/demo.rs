@@ -131,7 +131,8 @@ impl Script {
         api.send(
             reqwest::Method::PATCH,
             "/environments/production",
-            Some(json!({"analysis": {"interval": "2s", "min_samples": 5}})),
+            // The demo shows roll-outs, not approvals: production lets them through.
+            Some(json!({"requires_approval": false, "analysis": {"interval": "2s", "min_samples": 5}})),
         )
         .await?;
         let token = api

@@ -33,6 +33,8 @@ pub struct EngineConfig {
     pub step_timeout: chrono::Duration,
     /// How often idle workers look for work another replica queued.
     pub idle_poll: Duration,
+    /// How often overdue approval requests are expired.
+    pub approval_sweep: chrono::Duration,
 }
 
 impl Default for EngineConfig {
@@ -43,6 +45,7 @@ impl Default for EngineConfig {
             node_timeout: chrono::Duration::seconds(15),
             step_timeout: chrono::Duration::minutes(10),
             idle_poll: Duration::from_millis(500),
+            approval_sweep: chrono::Duration::minutes(5),
         }
     }
 }
@@ -122,6 +125,8 @@ impl Engine {
             .collect();
         let engine = self.clone();
         tasks.push(tokio::spawn(async move { engine.sweep_nodes().await }));
+        let engine = self.clone();
+        tasks.push(tokio::spawn(async move { engine.sweep_approvals().await }));
         if self.inner.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             let engine = self.clone();
             tasks.push(tokio::spawn(
@@ -177,6 +182,23 @@ impl Engine {
                 tracing::warn!(%error, "lost the command notifications; listening again");
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn sweep_approvals(self) {
+        let every = self
+            .inner
+            .config
+            .approval_sweep
+            .to_std()
+            .unwrap_or(Duration::from_secs(300));
+        loop {
+            tokio::time::sleep(every).await;
+            match crate::services::approvals::expire_overdue(&self).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "expired overdue approval requests"),
+                Err(error) => tracing::warn!(%error, "could not expire approval requests"),
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! SeaORM entities: one module per table, mirroring `migrations/`.
 
 pub mod api_tokens;
+pub mod approvals;
 pub mod audit_entries;
 pub mod deployment_steps;
 pub mod deployments;

@@ -1,6 +1,7 @@
 //! Use cases over the database. Handlers and server functions call these; they
 //! never build queries themselves.
 
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;

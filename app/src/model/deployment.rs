@@ -181,6 +181,48 @@ pub struct DeploymentDetail {
     pub rollback_of: Option<i64>,
     pub phases: Vec<PhaseView>,
     pub nodes: Vec<NodeProgress>,
+    /// Set when the environment asked for approval.
+    pub approval: Option<ApprovalState>,
+}
+
+/// Where a deployment's approval request stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalState {
+    pub required: i32,
+    pub allow_self_approval: bool,
+    pub deadline: Option<DateTime<Utc>>,
+    pub decisions: Vec<ApprovalDecision>,
+}
+
+impl ApprovalState {
+    pub fn approved(&self) -> usize {
+        self.decisions
+            .iter()
+            .filter(|d| d.decision == "approved")
+            .count()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalDecision {
+    pub approver: String,
+    /// `approved` or `rejected`.
+    pub decision: String,
+    pub comment: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// One request in the approvals inbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalRequest {
+    pub deployment: DeploymentSummary,
+    pub approval: ApprovalState,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalInbox {
+    pub items: Vec<ApprovalRequest>,
+    pub now: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -267,10 +309,24 @@ pub fn describe_event(event: &EventInfo) -> String {
         "traffic_switched" => format!("traffic switched to the {} pool", text("to")),
         "rollback_started" => format!("rolling back: {}", text("reason")),
         "paused" | "resumed" | "promoted" => format!("{} by {}", event.kind, text("by")),
+        "approval_requested" => format!(
+            "waiting for {} approval(s) before it starts",
+            p["required"].as_i64().unwrap_or(1)
+        ),
+        "approved" => format!(
+            "approved by {} ({} of {}){}",
+            text("by"),
+            p["approvals"].as_i64().unwrap_or(0),
+            p["required"].as_i64().unwrap_or(1),
+            comment(p)
+        ),
+        "rejected" => format!("rejected by {}{}", text("by"), comment(p)),
         "deployment_succeeded"
         | "deployment_failed"
         | "deployment_rolled_back"
-        | "deployment_cancelled" => {
+        | "deployment_cancelled"
+        | "deployment_rejected"
+        | "deployment_expired" => {
             format!(
                 "{}: {}",
                 event
@@ -281,5 +337,12 @@ pub fn describe_event(event: &EventInfo) -> String {
             )
         }
         other => other.replace('_', " "),
+    }
+}
+
+fn comment(payload: &serde_json::Value) -> String {
+    match payload["comment"].as_str().map(str::trim) {
+        Some(c) if !c.is_empty() => format!(": “{c}”"),
+        _ => String::new(),
     }
 }

@@ -2,7 +2,7 @@
 //! replicas are read from the database at scrape time; durations are observed
 //! by the replica that finished the deployment (sum them across replicas).
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, Registry, TextEncoder};
+use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, Registry, TextEncoder};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
 use crate::services::ServiceError;
@@ -10,6 +10,7 @@ use crate::services::ServiceError;
 pub struct EngineMetrics {
     registry: Registry,
     duration: HistogramVec,
+    approval_wait: Histogram,
 }
 
 impl EngineMetrics {
@@ -26,7 +27,25 @@ impl EngineMetrics {
             &["environment", "strategy", "status"],
         )?;
         registry.register(Box::new(duration.clone()))?;
-        Ok(Self { registry, duration })
+        let approval_wait = Histogram::with_opts(
+            HistogramOpts::new(
+                "hotswap_approval_wait_seconds",
+                "Time from an approval request to its decision or expiry",
+            )
+            .buckets(vec![
+                10.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 14400.0, 43200.0, 86400.0,
+            ]),
+        )?;
+        registry.register(Box::new(approval_wait.clone()))?;
+        Ok(Self {
+            registry,
+            duration,
+            approval_wait,
+        })
+    }
+
+    pub fn observe_approval_wait(&self, seconds: f64) {
+        self.approval_wait.observe(seconds.max(0.0));
     }
 
     pub fn observe_finished(&self, environment: &str, strategy: &str, status: &str, seconds: f64) {
@@ -98,6 +117,39 @@ async fn database_metrics(db: &DatabaseConnection) -> Result<String, ServiceErro
     out.push_str("# HELP hotswap_active_deployments Deployments pending approval, queued, running or paused\n");
     out.push_str("# TYPE hotswap_active_deployments gauge\n");
     out.push_str(&format!("hotswap_active_deployments {active}\n"));
+
+    out.push_str("# HELP hotswap_approvals_total Approval decisions, and requests that expired\n");
+    out.push_str("# TYPE hotswap_approvals_total counter\n");
+    let mut decisions: std::collections::BTreeMap<String, i64> = ["approved", "rejected"]
+        .iter()
+        .map(|s| (s.to_string(), 0))
+        .collect();
+    for row in rows(
+        db,
+        "SELECT decision, COUNT(*) AS n FROM approvals GROUP BY decision",
+    )
+    .await?
+    {
+        let decision: String = row.try_get("", "decision")?;
+        let n: i64 = row.try_get("", "n")?;
+        decisions.insert(decision, n);
+    }
+    let expired = rows(
+        db,
+        "SELECT COUNT(*) AS n FROM deployments WHERE status = 'expired'",
+    )
+    .await?;
+    let expired: i64 = match expired.first() {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    decisions.insert("expired".into(), expired);
+    for (decision, n) in decisions {
+        out.push_str(&format!(
+            "hotswap_approvals_total{{decision=\"{}\"}} {n}\n",
+            label(&decision)
+        ));
+    }
 
     let depth = crate::engine::queue::depth(db).await?;
     out.push_str("# HELP hotswap_job_queue_depth Jobs waiting or running in the queue\n");

@@ -26,6 +26,8 @@ pub struct Model {
     /// An operator asked to end the current wait early (promote).
     pub skip_wait: bool,
     pub analyzed_at: Option<DateTimeUtc>,
+    /// When a pending approval request expires.
+    pub approval_deadline: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`. Every route is listed here, with the least
 //! role it needs enforced in its service (see `tests/api/rbac.rs`).
 
+mod approvals;
 mod audit;
 mod auth;
 mod deployments;
@@ -35,6 +36,15 @@ pub fn routes() -> Router<AppState> {
         .route("/deployments/{id}/promote", post(deployments::promote))
         .route("/deployments/{id}/rollback", post(deployments::rollback))
         .route("/deployments/{id}/cancel", post(deployments::cancel))
+        .route("/approvals", get(approvals::inbox))
+        .route(
+            "/approvals/deployments/{id}/approve",
+            post(approvals::approve),
+        )
+        .route(
+            "/approvals/deployments/{id}/reject",
+            post(approvals::reject),
+        )
         .route("/modules", get(modules::list).post(modules::create))
         .route(
             "/modules/{name}/versions",

@@ -106,9 +106,15 @@ async fn insert(
 ) -> Result<Created, ServiceError> {
     let db = engine.db();
     let now = Utc::now();
-    // Approval gating (pending_approval) is decided here once environments
-    // enforce their approval policy; until then every deployment is queued.
-    let status = DeploymentStatus::Queued;
+    // A rollback restores a release that was already let through, so it does
+    // not wait for approval again: it is the way back to safety.
+    let gated = env.requires_approval && rollback_of.is_none();
+    let (status, deadline) = if gated {
+        let timeout = chrono::Duration::seconds(env.approval_timeout_secs.max(1));
+        (DeploymentStatus::PendingApproval, Some(now + timeout))
+    } else {
+        (DeploymentStatus::Queued, None)
+    };
     let txn = db.begin().await?;
     // Write first: on SQLite a transaction that reads before writing can fail
     // under concurrent writers.
@@ -132,6 +138,7 @@ async fn insert(
         phase_started_at: Set(None),
         skip_wait: Set(false),
         analyzed_at: Set(None),
+        approval_deadline: Set(deadline),
         ..Default::default()
     }
     .insert(&txn)
@@ -161,6 +168,20 @@ async fn insert(
         }),
     )
     .await?;
+    if let Some(deadline) = deadline {
+        events::append(
+            &txn,
+            tenant_id,
+            Some(row.id),
+            "approval_requested",
+            json!({
+                "required": env.required_approvals,
+                "deadline": deadline,
+                "environment": env.name,
+            }),
+        )
+        .await?;
+    }
     txn.commit().await?;
     engine.nudge();
     Ok(Created { id: row.id, status })
@@ -498,6 +519,7 @@ pub async fn detail(
             }
         })
         .collect();
+    let approval = crate::services::approvals::state_of(db, &dep).await?;
     Ok(DeploymentDetail {
         summary,
         strategy_document: dep.strategy,
@@ -508,6 +530,7 @@ pub async fn detail(
         rollback_of: dep.rollback_of,
         phases,
         nodes,
+        approval,
     })
 }
 

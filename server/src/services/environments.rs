@@ -14,7 +14,9 @@ use crate::services::tenancy::scoped;
 use crate::services::ServiceError;
 
 /// Applies the fields present in `patch`: `default_strategy`, `analysis`
-/// (`{interval, min_samples, inconclusive}`) and `switch_hook` (`null` clears it).
+/// (`{interval, min_samples, inconclusive}`), `switch_hook` (`null` clears it)
+/// and the approval policy (`requires_approval`, `required_approvals`,
+/// `allow_self_approval`, `approval_timeout`).
 pub async fn update(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -41,10 +43,43 @@ pub async fn update(
                     .map_err(|m| ServiceError::invalid("switch_hook", m))?;
                 active.switch_hook = Set((!value.is_null()).then_some(value));
             }
+            "requires_approval" => {
+                active.requires_approval = Set(flag(&value, "requires_approval")?);
+            }
+            "allow_self_approval" => {
+                active.allow_self_approval = Set(flag(&value, "allow_self_approval")?);
+            }
+            "required_approvals" => {
+                let n = value
+                    .as_i64()
+                    .filter(|n| (1..=MAX_APPROVERS).contains(n))
+                    .ok_or_else(|| {
+                        ServiceError::invalid(
+                            "required_approvals",
+                            format!("a whole number from 1 to {MAX_APPROVERS}"),
+                        )
+                    })?;
+                active.required_approvals = Set(n as i32);
+            }
+            "approval_timeout" => {
+                let d = parse_duration(&value, "approval_timeout")
+                    .map_err(|e| ServiceError::invalid("approval_timeout", e.to_string()))?;
+                if d.as_secs() < 1 || d.as_secs() > MAX_APPROVAL_TIMEOUT_SECS {
+                    return Err(ServiceError::invalid(
+                        "approval_timeout",
+                        "between 1s and 30 days",
+                    ));
+                }
+                active.approval_timeout_secs = Set(d.as_secs() as i64);
+            }
             other => {
                 return Err(ServiceError::invalid(
                     "body",
-                    format!("unknown field {other:?}; default_strategy, analysis or switch_hook"),
+                    format!(
+                        "unknown field {other:?}; default_strategy, analysis, switch_hook, \
+                         requires_approval, required_approvals, allow_self_approval or \
+                         approval_timeout"
+                    ),
                 ))
             }
         }
@@ -52,6 +87,16 @@ pub async fn update(
     active.updated_at = Set(Utc::now());
     active.update(db).await?;
     Ok(())
+}
+
+/// More approvers than this is a typo, not a policy.
+const MAX_APPROVERS: i64 = 10;
+const MAX_APPROVAL_TIMEOUT_SECS: u64 = 30 * 24 * 3600;
+
+fn flag(value: &Value, field: &'static str) -> Result<bool, ServiceError> {
+    value
+        .as_bool()
+        .ok_or_else(|| ServiceError::invalid(field, "true or false"))
 }
 
 fn analysis(current: &Value, patch: &Value) -> Result<Value, ServiceError> {

@@ -263,7 +263,7 @@ impl ReadModel {
     }
 
     /// Joins the names a person reads onto deployment rows, with one query per table.
-    async fn summaries(
+    pub(crate) async fn summaries(
         &self,
         rows: Vec<deployments::Model>,
     ) -> Result<Vec<DeploymentSummary>, ServiceError> {

@@ -92,6 +92,7 @@ pub fn test_config(data_dir: &std::path::Path, database_url: &str) -> Config {
         ("HOTSWAP_LOG", "warn".to_string()),
         // Test agents heartbeat every 300 ms.
         ("HOTSWAP_NODE_TIMEOUT", "2s".to_string()),
+        ("HOTSWAP_APPROVAL_SWEEP_INTERVAL", "1s".to_string()),
     ];
     Config::from_lookup(
         |key| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()),

@@ -5,6 +5,7 @@
 mod fleet;
 mod helpers;
 
+mod approvals;
 mod auth;
 mod cli;
 mod crash;

@@ -135,7 +135,7 @@ async fn prometheus_analysis_rolls_back_a_bad_canary_and_passes_a_good_one() {
     let response = app
         .client
         .patch(app.url("/api/v1/environments/production"))
-        .json(&json!({"analysis": {
+        .json(&json!({"requires_approval": false, "analysis": {
             "provider": "prometheus",
             "url": prometheus.url,
             "interval": "1s",

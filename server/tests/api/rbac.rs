@@ -174,6 +174,27 @@ async fn every_route_enforces_the_role_matrix() {
         ),
         (
             "GET",
+            "/api/v1/approvals",
+            "/api/v1/approvals?status=pending".into(),
+            None,
+            [401, 200, 200, 200, 200],
+        ),
+        (
+            "POST",
+            "/api/v1/approvals/deployments/{id}/approve",
+            format!("/api/v1/approvals/deployments/{deployment}/approve"),
+            None,
+            [401, 403, 403, 409, 404],
+        ),
+        (
+            "POST",
+            "/api/v1/approvals/deployments/{id}/reject",
+            format!("/api/v1/approvals/deployments/{deployment}/reject"),
+            Some(json!({ "comment": "not now" })),
+            [401, 403, 403, 409, 404],
+        ),
+        (
+            "GET",
             "/api/v1/modules",
             "/api/v1/modules".into(),
             None,

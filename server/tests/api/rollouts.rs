@@ -437,7 +437,7 @@ async fn a_canary_that_breaches_its_threshold_rolls_back_by_itself() {
     patch_environment(
         &app,
         "production",
-        json!({"analysis": {"interval": "1s", "min_samples": 3}}),
+        json!({"requires_approval": false, "analysis": {"interval": "1s", "min_samples": 3}}),
     )
     .await;
     let mut spec = FleetSpec::new("production", 4);
@@ -526,7 +526,7 @@ async fn operators_pause_resume_promote_and_abort() {
     patch_environment(
         &app,
         "production",
-        json!({"analysis": {"interval": "1s", "min_samples": 1}}),
+        json!({"requires_approval": false, "analysis": {"interval": "1s", "min_samples": 1}}),
     )
     .await;
     let mut spec = FleetSpec::new("production", 2);
@@ -615,7 +615,7 @@ async fn blue_green_deploys_to_the_idle_pool_and_switches_traffic() {
     patch_environment(
         &app,
         "staging",
-        json!({"switch_hook": {"command": format!("echo $HOTSWAP_ACTIVE_POOL > {}", switched.display())}}),
+        json!({"requires_approval": false, "switch_hook": {"command": format!("echo $HOTSWAP_ACTIVE_POOL > {}", switched.display())}}),
     )
     .await;
     let mut blue = FleetSpec::new("staging", 2);
@@ -825,7 +825,12 @@ async fn a_blue_green_switch_can_call_a_webhook() {
                 .await;
         }
     });
-    patch_environment(&app, "staging", json!({"switch_hook": {"webhook": hook}})).await;
+    patch_environment(
+        &app,
+        "staging",
+        json!({"requires_approval": false, "switch_hook": {"webhook": hook}}),
+    )
+    .await;
     let mut green = FleetSpec::new("staging", 1);
     green.pool = Some("green");
     let green = start_fleet(client, address, green).await;
