@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod fallback;
 pub mod health;
+pub mod live;
 pub mod metrics;
 pub mod oidc;
 pub mod router;

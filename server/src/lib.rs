@@ -10,6 +10,7 @@ pub mod domain;
 pub mod engine;
 pub mod entities;
 pub mod http;
+pub mod live;
 pub mod services;
 pub mod startup;
 pub mod state;

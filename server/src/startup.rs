@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::engine::Engine;
 use crate::http::metrics::HttpMetrics;
 use crate::http::session::DbSessionStore;
+use crate::live::LiveHub;
 use crate::services::bootstrap::{ensure_initialised, FirstRunAdmin};
 use crate::services::read::ReadModel;
 use crate::services::ui::UiService;
@@ -22,6 +23,7 @@ pub struct Application {
     router: axum::Router,
     db: DatabaseConnection,
     engine: Engine,
+    live: LiveHub,
     first_run: Option<FirstRunAdmin>,
 }
 
@@ -63,6 +65,7 @@ impl Application {
         };
         let engine = Engine::new(db.clone(), config.engine.clone())
             .context("Failed to register engine metrics")?;
+        let live = LiveHub::new(db.clone()).context("Failed to register live metrics")?;
         let state = AppState {
             leptos_options,
             db: db.clone(),
@@ -77,6 +80,7 @@ impl Application {
                 .context("Failed to set up single sign-on")?
                 .map(Arc::new),
             engine: engine.clone(),
+            live: live.clone(),
         };
         let sessions = DbSessionStore::new(&db)?;
         let secure_cookies = config.public_url.starts_with("https://");
@@ -87,6 +91,7 @@ impl Application {
             router,
             db,
             engine,
+            live,
             first_run,
         })
     }
@@ -111,13 +116,21 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let workers = self.engine.start();
+        let mut workers = self.engine.start();
+        workers.push(self.live.start());
+        let live = self.live.clone();
         let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Upgraded connections outlive the server's graceful wait;
+            // tell live clients to reconnect (to another replica, or to us
+            // once restarted).
+            live.close_all();
+        })
         .await;
         // Workers stop between steps (every step is recorded before and
         // after it runs); their leases go back for another replica to take.

@@ -18,4 +18,5 @@ pub struct AppState {
     pub services: app::services::Services,
     pub oidc: Option<Arc<crate::http::oidc::OidcProvider>>,
     pub engine: crate::engine::Engine,
+    pub live: crate::live::LiveHub,
 }

@@ -30,6 +30,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/deployments/{id}", get(deployments::show))
         .route("/deployments/{id}/events", get(deployments::events))
+        .route("/deployments/{id}/live", get(super::live::deployment))
+        .route("/live", get(super::live::tenant))
         .route("/deployments/{id}/pause", post(deployments::pause))
         .route("/deployments/{id}/resume", post(deployments::resume))
         .route("/deployments/{id}/abort", post(deployments::abort))

@@ -27,6 +27,8 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    UpgradeRequired(String),
     #[error("too many requests; retry in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("the database is unavailable; try again shortly")]
@@ -55,6 +57,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -70,6 +73,7 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::Conflict(_) => "conflict",
+            Self::UpgradeRequired(_) => "upgrade_required",
             Self::TooManyRequests { .. } => "rate_limited",
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "internal",

@@ -102,6 +102,12 @@ pub async fn endpoint(State(state): State<crate::state::AppState>) -> Result<Res
         .render()
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
     text.push_str(&state.engine.metrics().render(&state.db).await?);
+    let clients = state.live.clients().get();
+    text.push_str(
+        "# HELP hotswap_websocket_clients Clients following live events on this replica\n\
+         # TYPE hotswap_websocket_clients gauge\n",
+    );
+    text.push_str(&format!("hotswap_websocket_clients {clients}\n"));
     Ok((
         [(
             header::CONTENT_TYPE,

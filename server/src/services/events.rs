@@ -1,5 +1,6 @@
 //! The append-only event log: every state change of a deployment, read by the
-//! detail page, the history and (later) live views.
+//! detail page, the history and live views. [`append`] is the only writer, and
+//! announces each event to the live fan-out (`crate::live`).
 
 use app::model::deployment::EventInfo;
 use chrono::Utc;
@@ -29,6 +30,7 @@ pub async fn append(
     }
     .insert(db)
     .await?;
+    crate::live::announce(db, row.id).await?;
     Ok(row.id)
 }
 

@@ -13,6 +13,7 @@ mod deployments;
 mod errors;
 mod first_run;
 mod health;
+mod live;
 mod outage;
 mod pages;
 mod prometheus;

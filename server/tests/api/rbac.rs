@@ -174,6 +174,20 @@ async fn every_route_enforces_the_role_matrix() {
         ),
         (
             "GET",
+            "/api/v1/live",
+            "/api/v1/live".into(),
+            None,
+            [401, 426, 426, 426, 426],
+        ),
+        (
+            "GET",
+            "/api/v1/deployments/{id}/live",
+            format!("/api/v1/deployments/{deployment}/live"),
+            None,
+            [401, 426, 426, 426, 404],
+        ),
+        (
+            "GET",
             "/api/v1/approvals",
             "/api/v1/approvals?status=pending".into(),
             None,

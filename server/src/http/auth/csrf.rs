@@ -28,7 +28,7 @@ fn is_safe(method: &Method) -> bool {
 
 /// Refuses a mutation that a browser says came from another site, and a
 /// cookie-carrying one whose origin cannot be established.
-fn verdict(headers: &HeaderMap) -> Result<(), &'static str> {
+pub(crate) fn verdict(headers: &HeaderMap) -> Result<(), &'static str> {
     let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     if headers
         .get("sec-fetch-site")

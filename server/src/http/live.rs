@@ -1,0 +1,238 @@
+//! `GET /api/v1/live` (the tenant's events) and `/api/v1/deployments/{id}/live`
+//! (one deployment's): WebSockets that send each event as JSON, the moment it
+//! is committed. `?after=<event id>` first sends what the client missed.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use app::model::role::Action;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::http::auth::csrf;
+use crate::http::error::{ApiError, ApiResult};
+use crate::live::{missed, LiveHub};
+use crate::services::principal::{Credential, Principal};
+use crate::state::AppState;
+
+/// Keeps idle connections alive through proxies.
+const PING: Duration = Duration::from_secs(20);
+/// Ids remembered per client to drop duplicates (PostgreSQL may deliver
+/// commits out of id order, so a high-water mark alone would drop some).
+const REMEMBERED: usize = 1024;
+/// WebSocket close code 1012, "service restart": reconnect shortly.
+pub const CLOSE_RESTART: u16 = 1012;
+
+#[derive(Debug, Deserialize)]
+pub struct LiveQuery {
+    after: Option<String>,
+}
+
+fn after(query: Result<Query<LiveQuery>, QueryRejection>) -> ApiResult<Option<i64>> {
+    let Query(query) = query?;
+    match query.after.filter(|a| !a.trim().is_empty()) {
+        None => Ok(None),
+        Some(text) => text
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|a| *a >= 0)
+            .map(Some)
+            .ok_or_else(|| ApiError::invalid("after", "an event id, 0 or more")),
+    }
+}
+
+/// A browser's WebSocket carries its cookies to any site that asks, so a
+/// session-authenticated one must come from our own pages.
+fn check_origin(principal: &Principal, headers: &HeaderMap) -> ApiResult<()> {
+    if principal.credential == Credential::Session {
+        csrf::verdict(headers).map_err(|reason| {
+            ApiError::Forbidden(format!("cross-site WebSocket refused: {reason}"))
+        })?;
+    }
+    Ok(())
+}
+
+fn upgrade_required() -> ApiError {
+    ApiError::UpgradeRequired("this is a WebSocket: connect with one to follow events".into())
+}
+
+/// `GET /api/v1/live?after=`: every event of the caller's tenant.
+pub async fn tenant(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    query: Result<Query<LiveQuery>, QueryRejection>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    principal.require(Action::Read)?;
+    let after = after(query)?;
+    check_origin(&principal, &headers)?;
+    let ws = ws.map_err(|_| upgrade_required())?;
+    let tenant_id = principal.tenant.id;
+    Ok(ws
+        .on_upgrade(move |socket| follow(socket, state, tenant_id, None, after))
+        .into_response())
+}
+
+/// `GET /api/v1/deployments/{id}/live?after=`: one deployment's events.
+pub async fn deployment(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    id: Result<Path<i64>, PathRejection>,
+    query: Result<Query<LiveQuery>, QueryRejection>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    principal.require(Action::Read)?;
+    let Path(id) = id.map_err(|_| ApiError::invalid("id", "deployment ids are whole numbers"))?;
+    crate::services::deployments::check_visible(&state.db, &principal.tenant, id).await?;
+    let after = after(query)?;
+    check_origin(&principal, &headers)?;
+    let ws = ws.map_err(|_| upgrade_required())?;
+    let tenant_id = principal.tenant.id;
+    Ok(ws
+        .on_upgrade(move |socket| follow(socket, state, tenant_id, Some(id), after))
+        .into_response())
+}
+
+/// Sends missed events, then live ones, until either side leaves.
+async fn follow(
+    mut socket: WebSocket,
+    state: AppState,
+    tenant_id: i64,
+    deployment_id: Option<i64>,
+    after: Option<i64>,
+) {
+    let hub: &LiveHub = &state.live;
+    // Subscribe before reading the backlog, so nothing falls in between.
+    let mut events = hub.subscribe();
+    let mut closing = hub.closing();
+    hub.clients().inc();
+    let mut sent = Sent::default();
+    let mut ping = tokio::time::interval(PING);
+    ping.tick().await;
+    let mut ok = match after {
+        Some(after) => {
+            backlog(
+                &mut socket,
+                &state,
+                tenant_id,
+                deployment_id,
+                after,
+                &mut sent,
+            )
+            .await
+        }
+        None => true,
+    };
+    while ok {
+        tokio::select! {
+            received = events.recv() => match received {
+                Ok(live) => {
+                    let wanted = live.tenant_id == tenant_id
+                        && deployment_id.is_none_or(|d| live.event.deployment_id == Some(d));
+                    if wanted && sent.first_time(live.event.id) {
+                        ok = send(&mut socket, &live.event).await;
+                    }
+                }
+                // Fell behind the buffer: read the gap from the database.
+                Err(RecvError::Lagged(_)) => {
+                    let from = sent.high_water();
+                    ok = backlog(&mut socket, &state, tenant_id, deployment_id, from, &mut sent).await;
+                }
+                Err(RecvError::Closed) => break,
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                ok = socket.send(Message::Ping(Vec::new().into())).await.is_ok();
+            }
+            _ = closing.changed() => {
+                let _ = socket
+                    .send(Message::Close(Some(CloseFrame {
+                        code: CLOSE_RESTART,
+                        reason: "server restarting; reconnect".into(),
+                    })))
+                    .await;
+                break;
+            }
+        }
+    }
+    hub.clients().dec();
+}
+
+async fn backlog(
+    socket: &mut WebSocket,
+    state: &AppState,
+    tenant_id: i64,
+    deployment_id: Option<i64>,
+    mut after: i64,
+    sent: &mut Sent,
+) -> bool {
+    loop {
+        let page = match missed(&state.db, tenant_id, deployment_id, after, 500).await {
+            Ok(page) => page,
+            Err(error) => {
+                tracing::warn!(%error, "could not read missed events for a live client");
+                let _ = socket
+                    .send(Message::Close(Some(CloseFrame {
+                        code: CLOSE_RESTART,
+                        reason: "events unavailable; reconnect".into(),
+                    })))
+                    .await;
+                return false;
+            }
+        };
+        let full = page.len() == 500;
+        for event in &page {
+            after = event.id;
+            if sent.first_time(event.id) && !send(socket, event).await {
+                return false;
+            }
+        }
+        if !full {
+            return true;
+        }
+    }
+}
+
+async fn send(socket: &mut WebSocket, event: &app::model::deployment::EventInfo) -> bool {
+    match serde_json::to_string(event) {
+        Ok(text) => socket.send(Message::Text(text.into())).await.is_ok(),
+        Err(_) => true,
+    }
+}
+
+/// The ids recently sent to one client.
+#[derive(Default)]
+struct Sent(BTreeSet<i64>);
+
+impl Sent {
+    fn first_time(&mut self, id: i64) -> bool {
+        if self
+            .0
+            .first()
+            .is_some_and(|low| id < *low && self.0.len() >= REMEMBERED)
+        {
+            return false;
+        }
+        let new = self.0.insert(id);
+        while self.0.len() > REMEMBERED {
+            self.0.pop_first();
+        }
+        new
+    }
+
+    fn high_water(&self) -> i64 {
+        self.0.last().copied().unwrap_or(0)
+    }
+}

@@ -1,0 +1,263 @@
+//! Live events: every event row, as soon as it is committed, fanned out to the
+//! WebSocket clients of this replica (ENGINE notes, "Live events").
+//!
+//! On PostgreSQL the writer's `NOTIFY hotswap_events, '<id>'` is delivered
+//! after its transaction commits, to every replica, which reads the row by id
+//! (commit order may differ from id order, so ids, not a cursor, are the
+//! signal). On SQLite there is one process and writers are serialised, so ids
+//! commit in order and a cursor over `id > last` misses nothing; writers wake
+//! the reader, and a short tick covers a wake that came before the commit.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use app::model::deployment::EventInfo;
+use prometheus::IntGauge;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement,
+};
+use tokio::sync::{broadcast, watch, Notify};
+use tokio::task::JoinHandle;
+
+use crate::entities::events;
+use crate::services::ServiceError;
+
+/// Woken by every event written in this process (SQLite's signal).
+static WRITTEN: LazyLock<Notify> = LazyLock::new(Notify::new);
+
+/// How often the SQLite reader looks even without a wake.
+const TICK: Duration = Duration::from_millis(100);
+/// Events a slow client may fall behind before it re-reads from the database.
+const BUFFER: usize = 4096;
+
+/// One committed event and the tenant it belongs to.
+#[derive(Debug, Clone)]
+pub struct LiveEvent {
+    pub tenant_id: i64,
+    pub event: EventInfo,
+}
+
+#[derive(Clone)]
+pub struct LiveHub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: DatabaseConnection,
+    sender: broadcast::Sender<Arc<LiveEvent>>,
+    /// The newest event id fanned out (SQLite's cursor).
+    cursor: AtomicI64,
+    clients: IntGauge,
+    /// Flips to true on shutdown: connections close with a reconnect hint.
+    closing: watch::Sender<bool>,
+}
+
+impl LiveHub {
+    pub fn new(db: DatabaseConnection) -> Result<Self, prometheus::Error> {
+        let (sender, _) = broadcast::channel(BUFFER);
+        let clients = IntGauge::new(
+            "hotswap_websocket_clients",
+            "Browsers and API clients following live events on this replica",
+        )?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db,
+                sender,
+                cursor: AtomicI64::new(0),
+                clients,
+                closing: watch::Sender::new(false),
+            }),
+        })
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
+        self.inner.sender.subscribe()
+    }
+
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.inner.closing.subscribe()
+    }
+
+    /// Asks every connection to close, telling clients to reconnect.
+    pub fn close_all(&self) {
+        self.inner.closing.send_replace(true);
+    }
+
+    pub fn clients(&self) -> &IntGauge {
+        &self.inner.clients
+    }
+
+    /// Starts reading committed events and fanning them out.
+    pub fn start(&self) -> JoinHandle<()> {
+        let hub = self.clone();
+        tokio::spawn(async move {
+            match hub.inner.db.get_database_backend() {
+                DatabaseBackend::Postgres => hub.listen().await,
+                _ => hub.follow().await,
+            }
+        })
+    }
+
+    /// PostgreSQL: one listening connection per replica.
+    async fn listen(self) {
+        let pool = self.inner.db.get_postgres_connection_pool().clone();
+        loop {
+            let listened = async {
+                let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+                listener.listen("hotswap_events").await?;
+                // Whatever committed while nobody listened.
+                self.catch_up().await;
+                loop {
+                    let first = listener.recv().await?;
+                    let mut ids: Vec<i64> = first.payload().parse().into_iter().collect();
+                    // Read a burst of notifications with one query.
+                    while ids.len() < 500 {
+                        match listener.next_buffered() {
+                            Some(n) => ids.extend(n.payload().parse::<i64>()),
+                            None => break,
+                        }
+                    }
+                    self.publish_ids(ids).await;
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), sqlx::Error>(())
+            }
+            .await;
+            if let Err(error) = listened {
+                tracing::warn!(%error, "lost the live event notifications; listening again");
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    async fn publish_ids(&self, ids: Vec<i64>) {
+        let rows = events::Entity::find()
+            .filter(events::Column::Id.is_in(ids))
+            .order_by_asc(events::Column::Id)
+            .all(&self.inner.db)
+            .await;
+        match rows {
+            Ok(rows) => self.publish(rows),
+            Err(error) => tracing::warn!(%error, "could not read notified events"),
+        }
+    }
+
+    /// SQLite: a cursor over the event table, woken by writers.
+    async fn follow(self) {
+        self.inner.cursor.store(
+            latest_id(&self.inner.db).await.unwrap_or(0),
+            Ordering::SeqCst,
+        );
+        loop {
+            let _ = tokio::time::timeout(TICK, WRITTEN.notified()).await;
+            self.catch_up().await;
+        }
+    }
+
+    async fn catch_up(&self) {
+        loop {
+            let after = self.inner.cursor.load(Ordering::SeqCst);
+            let rows = events::Entity::find()
+                .filter(events::Column::Id.gt(after))
+                .order_by_asc(events::Column::Id)
+                .limit(500)
+                .all(&self.inner.db)
+                .await;
+            match rows {
+                Ok(rows) if rows.is_empty() => return,
+                Ok(rows) => {
+                    let full = rows.len() == 500;
+                    self.publish(rows);
+                    if !full {
+                        return;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "could not read new events");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn publish(&self, rows: Vec<events::Model>) {
+        for row in rows {
+            self.inner.cursor.fetch_max(row.id, Ordering::SeqCst);
+            // No receivers is fine: nobody is watching.
+            let _ = self.inner.sender.send(Arc::new(LiveEvent {
+                tenant_id: row.tenant_id,
+                event: to_info(row),
+            }));
+        }
+    }
+}
+
+pub fn to_info(row: events::Model) -> EventInfo {
+    EventInfo {
+        id: row.id,
+        deployment_id: row.deployment_id,
+        kind: row.kind,
+        payload: row.payload,
+        created_at: row.created_at,
+    }
+}
+
+/// Tells the fan-out that event `id` was written through `db`: PostgreSQL
+/// delivers the notification when the writer's transaction commits.
+pub async fn announce(db: &impl ConnectionTrait, id: i64) -> Result<(), ServiceError> {
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        db.execute(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_notify('hotswap_events', $1)",
+            [id.to_string().into()],
+        ))
+        .await?;
+    } else {
+        WRITTEN.notify_waiters();
+    }
+    Ok(())
+}
+
+async fn latest_id(db: &DatabaseConnection) -> Result<i64, ServiceError> {
+    Ok(events::Entity::find()
+        .order_by_desc(events::Column::Id)
+        .one(db)
+        .await?
+        .map_or(0, |e| e.id))
+}
+
+/// The events a client missed: the tenant's (or one deployment's) after `after`.
+pub async fn missed(
+    db: &DatabaseConnection,
+    tenant_id: i64,
+    deployment_id: Option<i64>,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<EventInfo>, ServiceError> {
+    let mut query = events::Entity::find()
+        .filter(events::Column::TenantId.eq(tenant_id))
+        .filter(events::Column::Id.gt(after));
+    if let Some(id) = deployment_id {
+        query = query.filter(events::Column::DeploymentId.eq(id));
+    }
+    Ok(query
+        .order_by_asc(events::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_info)
+        .collect())
+}
+
+/// The tenant's newest event id: where a page that was just rendered resumes.
+pub async fn newest_id(db: &DatabaseConnection, tenant_id: i64) -> Result<i64, ServiceError> {
+    Ok(events::Entity::find()
+        .filter(events::Column::TenantId.eq(tenant_id))
+        .order_by_desc(events::Column::Id)
+        .one(db)
+        .await?
+        .map_or(0, |e| e.id))
+}

@@ -1,0 +1,225 @@
+//! Live events over WebSockets: what a client sees, what it catches up on
+//! after a reconnect, who may listen, and (on PostgreSQL) events crossing
+//! from one replica to a client of another.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::fleet::{create_module, publish, start_fleet, tarball, Fleet, FleetSpec};
+use crate::helpers::{fresh_database_url, post_json, spawn_app, spawn_app_on, TestApp};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn token(app: &TestApp) -> String {
+    let response = post_json(
+        &app.client,
+        &app.url("/api/v1/tokens"),
+        json!({"name": "live"}),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    response.json::<Value>().await.expect("JSON")["token"]
+        .as_str()
+        .expect("token")
+        .to_string()
+}
+
+async fn connect(app: &TestApp, path: &str, token: &str) -> Socket {
+    let url = format!("{}{path}", app.address.replacen("http", "ws", 1));
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    let (socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connects");
+    socket
+}
+
+/// The next event, or None after `wait` of silence.
+async fn next(socket: &mut Socket, wait: Duration) -> Option<Value> {
+    loop {
+        match tokio::time::timeout(wait, socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => return serde_json::from_str(&text).ok(),
+            Ok(Some(Ok(_))) => continue,
+            _ => return None,
+        }
+    }
+}
+
+/// Reads events until one of `kind` for `deployment` arrives; returns all read.
+async fn until(socket: &mut Socket, deployment: i64, kind: &str) -> Vec<Value> {
+    let mut seen = Vec::new();
+    loop {
+        let event = next(socket, Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|| panic!("no {kind} for {deployment}; saw {seen:?}"));
+        let done = event["deployment_id"] == deployment && event["kind"] == kind;
+        seen.push(event);
+        if done {
+            return seen;
+        }
+    }
+}
+
+async fn fleet_with_module(app: &TestApp) -> (Fleet, tempfile::TempDir) {
+    let fleet = start_fleet(&app.client, &app.address, FleetSpec::new("production", 1)).await;
+    let files = tempfile::tempdir().expect("temp dir");
+    create_module(&app.client, &app.address, "app").await;
+    let artifact = tarball(files.path(), "one", "exit 0\n");
+    publish(&app.client, &app.address, "app", "1.0.0", &artifact).await;
+    (fleet, files)
+}
+
+async fn request(app: &TestApp) -> i64 {
+    let body = json!({"module": "app", "version": "1.0.0", "environment": "production"});
+    let response = post_json(&app.client, &app.url("/api/v1/deployments"), body).await;
+    assert_eq!(response.status(), 202);
+    response.json::<Value>().await.expect("JSON")["id"]
+        .as_i64()
+        .expect("id")
+}
+
+#[tokio::test]
+async fn a_client_sees_events_live_and_catches_up_after_a_reconnect() {
+    let app = spawn_app().await;
+    let (_fleet, _files) = fleet_with_module(&app).await;
+    let token = token(&app).await;
+
+    let mut tenant = connect(&app, "/api/v1/live", &token).await;
+    let id = request(&app).await;
+    let seen = until(&mut tenant, id, "approval_requested").await;
+    assert!(
+        seen.iter().any(|e| e["kind"] == "deployment_created"),
+        "{seen:?}"
+    );
+    let last = seen.last().expect("an event")["id"].as_i64().expect("id");
+    tenant.close(None).await.expect("closed");
+
+    // While nobody listens, the request is cancelled.
+    let response = post_json(
+        &app.client,
+        &app.url(&format!("/api/v1/deployments/{id}/cancel")),
+        json!({}),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let mut again = connect(&app, &format!("/api/v1/live?after={last}"), &token).await;
+    let missed = next(&mut again, Duration::from_secs(5))
+        .await
+        .expect("the missed event");
+    assert_eq!(missed["kind"], "deployment_cancelled", "{missed}");
+    assert_eq!(missed["deployment_id"], id);
+
+    // One deployment's stream from the start holds its events and no others.
+    let other = request(&app).await;
+    let mut one = connect(
+        &app,
+        &format!("/api/v1/deployments/{id}/live?after=0"),
+        &token,
+    )
+    .await;
+    let mut kinds = Vec::new();
+    while let Some(event) = next(&mut one, Duration::from_millis(500)).await {
+        assert_eq!(event["deployment_id"], id, "{event}");
+        kinds.push(event["kind"].as_str().unwrap_or_default().to_string());
+    }
+    assert_eq!(
+        kinds,
+        [
+            "deployment_created",
+            "approval_requested",
+            "deployment_cancelled"
+        ]
+    );
+    let _ = other;
+
+    let metrics = app.get("/metrics").await.text().await.expect("metrics");
+    assert!(metrics.contains("hotswap_websocket_clients "), "{metrics}");
+}
+
+#[tokio::test]
+async fn only_members_listen_and_only_from_our_own_pages() {
+    let app = spawn_app().await;
+    // Without an upgrade it says what it is; anonymous callers are refused.
+    let response = app.get("/api/v1/live").await;
+    assert_eq!(response.status(), 426);
+    assert_eq!(
+        app.anonymous
+            .get(app.url("/api/v1/live"))
+            .send()
+            .await
+            .expect("sent")
+            .status(),
+        401
+    );
+    let response = app.get("/api/v1/live?after=minus-one").await;
+    assert_eq!(response.status(), 422);
+    let response = app.get("/api/v1/deployments/999/live").await;
+    assert_eq!(response.status(), 404);
+
+    // A session cookie sent by another site's page is refused.
+    let login = app
+        .anonymous
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": crate::helpers::ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    let cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().to_string())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let url = format!("{}/api/v1/live", app.address.replacen("http", "ws", 1));
+    let mut request = url.clone().into_client_request().expect("request");
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().expect("cookie"));
+    request
+        .headers_mut()
+        .insert("origin", "https://evil.example".parse().expect("origin"));
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403)
+        }
+        other => panic!("a cross-site socket was accepted: {other:?}"),
+    }
+    let mut request = url.into_client_request().expect("request");
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().expect("cookie"));
+    request
+        .headers_mut()
+        .insert("origin", app.address.parse().expect("origin"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("same-site socket");
+    socket.send(Message::Close(None)).await.ok();
+}
+
+#[tokio::test]
+async fn an_event_on_one_replica_reaches_a_client_of_another() {
+    if !std::env::var("HOTSWAP_TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres")) {
+        eprintln!("skipped: needs PostgreSQL (HOTSWAP_TEST_DATABASE_URL)");
+        return;
+    }
+    let data = tempfile::tempdir().expect("temp dir");
+    let url = fresh_database_url(data.path()).await;
+    let first = spawn_app_on(data, url.clone()).await;
+    let second = spawn_app_on(tempfile::tempdir().expect("temp dir"), url).await;
+    let (_fleet, _files) = fleet_with_module(&first).await;
+    let token = token(&first).await;
+    let mut socket = connect(&second, "/api/v1/live", &token).await;
+    let id = request(&first).await;
+    until(&mut socket, id, "approval_requested").await;
+}
