@@ -1,6 +1,7 @@
 //! Server functions, one per file: read input, call a service, return.
 
 pub mod admin;
+pub mod approvals;
 pub mod dashboard;
 pub mod deployments;
 pub mod environments;

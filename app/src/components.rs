@@ -6,5 +6,6 @@ pub mod empty_state;
 pub mod error_panel;
 pub mod form_field;
 pub mod layout;
+pub mod metric_chart;
 pub mod status_badge;
 pub mod time;

@@ -9,3 +9,4 @@ pub mod role;
 pub mod session;
 pub mod time;
 pub mod validate;
+pub mod wizard;

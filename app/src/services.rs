@@ -11,7 +11,9 @@ use crate::model::admin::{
     AddedMember, AuditPage, AuditQuery, CreatedToken, Member, NewMember, TokenInfo,
 };
 use crate::model::dashboard::Dashboard;
-use crate::model::deployment::{DeploymentFilter, DeploymentPage, DeploymentView};
+use crate::model::deployment::{
+    ApprovalInbox, DeployPreview, DeploymentFilter, DeploymentPage, DeploymentView, Requested,
+};
 use crate::model::environment::EnvironmentSummary;
 use crate::model::module::{CreatedEnrollment, ModuleInfo, NodeInfo, VersionInfo};
 use crate::model::role::Role;
@@ -31,7 +33,23 @@ pub trait ReadService: Send + Sync {
     async fn nodes(&self) -> Result<Vec<NodeInfo>, AppError>;
     async fn modules(&self) -> Result<Vec<ModuleInfo>, AppError>;
     async fn versions(&self, module: String) -> Result<Vec<VersionInfo>, AppError>;
+    async fn approvals(&self) -> Result<ApprovalInbox, AppError>;
 }
+
+/// Acting on deployments: decisions and operator actions.
+#[async_trait]
+pub trait OperateService: Send + Sync {
+    /// `approve` or `reject`, with a comment (required to reject).
+    async fn decide(&self, id: i64, decision: String, comment: String) -> Result<(), AppError>;
+    /// pause, resume, promote, abort, rollback, cancel; answers the id of the
+    /// deployment acted on (a rollback of a finished one starts a new one).
+    async fn act(&self, id: i64, verb: String) -> Result<i64, AppError>;
+    /// What a deployment would do; `strategy` is the JSON strategy document.
+    async fn preview(&self, request: DeployRequest) -> Result<DeployPreview, AppError>;
+    async fn request(&self, request: DeployRequest) -> Result<Requested, AppError>;
+}
+
+pub use crate::model::deployment::DeployRequest;
 
 /// The signed-in person's own account.
 #[async_trait]
@@ -75,6 +93,7 @@ pub struct Services {
     pub read: Arc<dyn ReadService>,
     pub account: Arc<dyn AccountService>,
     pub admin: Arc<dyn AdminService>,
+    pub operate: Arc<dyn OperateService>,
 }
 
 /// The services of the current request; an error if the server forgot to

@@ -62,6 +62,7 @@ impl Application {
             read: Arc::new(UiService),
             account: Arc::new(UiService),
             admin: Arc::new(UiService),
+            operate: Arc::new(UiService),
         };
         let engine = Engine::new(db.clone(), config.engine.clone())
             .context("Failed to register engine metrics")?;

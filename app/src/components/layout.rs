@@ -3,8 +3,18 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
 use crate::api::session::get_viewer;
+use crate::live::{provide_live, LiveIndicator};
 use crate::model::role::Role;
 use crate::model::session::Viewer;
+
+/// The signed-in person, loaded once by the layout for every page.
+#[derive(Clone, Copy)]
+pub struct ViewerResource(pub Resource<Result<Option<Viewer>, crate::error::AppError>>);
+
+/// The layout's viewer resource (await it inside a `Suspend`).
+pub fn use_viewer() -> Option<Resource<Result<Option<Viewer>, crate::error::AppError>>> {
+    use_context::<ViewerResource>().map(|v| v.0)
+}
 
 /// Pages anyone may see without signing in.
 const PUBLIC_PATHS: &[&str] = &["/login"];
@@ -19,6 +29,8 @@ pub fn Layout(children: Children) -> impl IntoView {
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     let viewer = Resource::new(|| (), |_| get_viewer());
+    provide_context(ViewerResource(viewer));
+    let live = provide_live();
     let location = use_location();
 
     view! {
@@ -37,7 +49,11 @@ pub fn Layout(children: Children) -> impl IntoView {
                             Ok(Some(viewer)) if viewer.must_change_password && path != "/account" => {
                                 view! { <SendTo target="/account".to_string()/> }.into_any()
                             }
-                            Ok(Some(viewer)) => view! { <SignedInBar viewer/> }.into_any(),
+                            Ok(Some(viewer)) => {
+                                let after = viewer.last_event_id;
+                                Effect::new(move |_| live.start(after));
+                                view! { <SignedInBar viewer/> }.into_any()
+                            }
                             Ok(None) if !PUBLIC_PATHS.contains(&path.as_str()) => {
                                 view! { <SendTo target=format!("/login?next={path}")/> }.into_any()
                             }
@@ -63,6 +79,7 @@ fn SignedInBar(viewer: Viewer) -> impl IntoView {
             {is_admin.then(|| view! { <A href="/admin">"Admin"</A> })}
         </nav>
         <div class="usermenu">
+            <LiveIndicator/>
             <TenantSwitcher current=viewer.tenant.clone() tenants=viewer.tenants.clone()/>
             <a class="user" href="/account">
                 {viewer.username}

@@ -185,6 +185,46 @@ pub struct DeploymentDetail {
     pub approval: Option<ApprovalState>,
 }
 
+/// What a deployment would do, before it is requested (the wizard's preview).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeployPreview {
+    pub strategy: String,
+    pub phases: Vec<PhaseView>,
+    pub nodes: Vec<NodeChange>,
+    pub requires_approval: bool,
+    pub required_approvals: i32,
+    /// The freeze window in force, if any.
+    pub freeze: Option<String>,
+}
+
+/// One node in the preview: what it runs now and what it will run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeChange {
+    pub name: String,
+    pub pool: Option<String>,
+    pub online: bool,
+    pub current: Option<String>,
+    pub next: String,
+    /// The phase that swaps it, e.g. "canary 5%".
+    pub phase: Option<String>,
+}
+
+/// A deployment as the wizard asks for it; `strategy` is a JSON document.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeployRequest {
+    pub module: String,
+    pub version: String,
+    pub environment: String,
+    pub strategy: String,
+}
+
+/// What a deployment request answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Requested {
+    pub id: i64,
+    pub status: DeploymentStatus,
+}
+
 /// Where a deployment's approval request stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApprovalState {

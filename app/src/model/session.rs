@@ -11,6 +11,9 @@ pub struct Viewer {
     pub is_platform_admin: bool,
     pub must_change_password: bool,
     pub tenants: Vec<TenantChoice>,
+    /// The tenant's newest event when the page was rendered: where its live
+    /// connection resumes, so nothing between render and connect is lost.
+    pub last_event_id: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,7 +1,9 @@
 //! Starting deployments and the operator actions on them. The engine does the
 //! rest; these only change rows and wake it.
 
-use app::model::deployment::{DeploymentDetail, DeploymentStatus, NodeProgress, PhaseView};
+use app::model::deployment::{
+    DeployPreview, DeploymentDetail, DeploymentStatus, NodeChange, NodeProgress, PhaseView,
+};
 use app::model::role::Action;
 use chrono::Utc;
 use sea_orm::{
@@ -37,14 +39,20 @@ pub struct Created {
     pub status: DeploymentStatus,
 }
 
-pub async fn create(
-    engine: &Engine,
-    principal: &Principal,
-    new: NewDeployment,
-) -> Result<Created, ServiceError> {
-    principal.require(Action::Deploy)?;
-    let db = engine.db();
-    let tenant = &principal.tenant;
+/// A request checked against the tenant's modules, environments and nodes.
+struct Resolved {
+    module: modules::Model,
+    version: module_versions::Model,
+    env: environments::Model,
+    strategy: Strategy,
+    plan: Plan,
+}
+
+async fn resolve(
+    db: &DatabaseConnection,
+    tenant: &Tenant,
+    new: &NewDeployment,
+) -> Result<Resolved, ServiceError> {
     let module = scoped::<modules::Entity>(tenant)
         .filter(modules::Column::Name.eq(new.module.trim()))
         .one(db)
@@ -73,24 +81,107 @@ pub async fn create(
                 format!("no environment named {:?}", new.environment),
             )
         })?;
-    let document = new.strategy.unwrap_or_else(|| env.default_strategy.clone());
+    let document = new
+        .strategy
+        .clone()
+        .unwrap_or_else(|| env.default_strategy.clone());
     let strategy =
         Strategy::parse(&document).map_err(|e| ServiceError::invalid("strategy", e.to_string()))?;
     // Plan now as well, so an impossible roll-out is refused up front.
     let targets = crate::engine::advance::plan_targets(db, env.id).await?;
-    plan(&strategy, &targets, env.active_pool.as_deref())
+    let plan = plan(&strategy, &targets, env.active_pool.as_deref())
         .map_err(|e| ServiceError::invalid("environment", format!("{}: {e}", env.name)))?;
+    Ok(Resolved {
+        module,
+        version,
+        env,
+        strategy,
+        plan,
+    })
+}
+
+pub async fn create(
+    engine: &Engine,
+    principal: &Principal,
+    new: NewDeployment,
+) -> Result<Created, ServiceError> {
+    principal.require(Action::Deploy)?;
+    let r = resolve(engine.db(), &principal.tenant, &new).await?;
     insert(
         engine,
         principal.tenant.id,
         Some(principal.user_id),
-        &module,
-        &version,
-        &env,
-        &strategy,
+        &r.module,
+        &r.version,
+        &r.env,
+        &r.strategy,
         None,
     )
     .await
+}
+
+/// What `create` would do with `new`, without doing it: the phases, and each
+/// node's version now and after.
+pub async fn preview(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    new: NewDeployment,
+) -> Result<DeployPreview, ServiceError> {
+    principal.require(Action::Read)?;
+    let r = resolve(db, &principal.tenant, &new).await?;
+    let env_nodes = nodes::Entity::find()
+        .filter(nodes::Column::EnvironmentId.eq(r.env.id))
+        .order_by_asc(nodes::Column::Id)
+        .all(db)
+        .await?;
+    let phase_of = |id: i64| {
+        r.plan
+            .phases
+            .iter()
+            .find(|p| p.nodes.contains(&id))
+            .map(|p| p.label.clone())
+    };
+    let nodes = env_nodes
+        .iter()
+        .map(|n| NodeChange {
+            name: n.name.clone(),
+            pool: n.pool.clone(),
+            online: n.status == "online",
+            current: n.versions[&r.module.name].as_str().map(str::to_string),
+            next: if phase_of(n.id).is_some() {
+                r.version.version.clone()
+            } else {
+                n.versions[&r.module.name]
+                    .as_str()
+                    .unwrap_or("nothing")
+                    .to_string()
+            },
+            phase: phase_of(n.id),
+        })
+        .collect();
+    let phases = r
+        .plan
+        .phases
+        .iter()
+        .enumerate()
+        .map(|(i, phase)| PhaseView {
+            index: i as i32,
+            label: phase.label.clone(),
+            nodes: phase.nodes.len(),
+            wait_secs: phase.wait_secs,
+            max_error_rate: phase.thresholds.map(|t| t.max_error_rate),
+            max_p95_ms: phase.thresholds.map(|t| t.max_p95_ms),
+            state: "pending".into(),
+        })
+        .collect();
+    Ok(DeployPreview {
+        strategy: crate::domain::strategy::summarize(&r.strategy.to_document()),
+        phases,
+        nodes,
+        requires_approval: r.env.requires_approval,
+        required_approvals: r.env.required_approvals.max(1),
+        freeze: None,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]

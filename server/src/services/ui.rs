@@ -6,7 +6,10 @@ use app::model::admin::{
     AddedMember, AuditPage, AuditQuery, CreatedToken, Member, NewMember, TokenInfo,
 };
 use app::model::dashboard::Dashboard;
-use app::model::deployment::{DeploymentFilter, DeploymentPage, DeploymentView};
+use app::model::deployment::{
+    ApprovalInbox, DeployPreview, DeployRequest, DeploymentFilter, DeploymentPage, DeploymentView,
+    Requested,
+};
 use app::model::environment::EnvironmentSummary;
 use app::model::module::{CreatedEnrollment, ModuleInfo, NodeInfo, VersionInfo};
 use app::model::role::{Action, Role};
@@ -75,6 +78,7 @@ impl app::services::ReadService for UiService {
             })
             .collect();
         Ok(Some(Viewer {
+            last_event_id: crate::live::newest_id(&state.db, p.tenant.id).await?,
             must_change_password: users::must_change_password(&state.db, p.user_id).await?,
             username: p.username,
             tenant: p.tenant.slug,
@@ -126,6 +130,80 @@ impl app::services::ReadService for UiService {
         let (state, p) = acting(Action::Read).await?;
         Ok(modules::versions(&state.db, &p.tenant, &module).await?)
     }
+
+    async fn approvals(&self) -> Result<ApprovalInbox, AppError> {
+        let (state, p) = acting(Action::Read).await?;
+        Ok(crate::services::approvals::inbox(&state.db, &state.read, &p).await?)
+    }
+}
+
+#[async_trait]
+impl app::services::OperateService for UiService {
+    async fn decide(&self, id: i64, decision: String, comment: String) -> Result<(), AppError> {
+        use crate::services::approvals::{decide, Decision};
+        let (state, p) = acting(Action::Read).await?;
+        let decision = match decision.as_str() {
+            "approve" => Decision::Approve,
+            "reject" => Decision::Reject,
+            _ => {
+                return Err(AppError::Invalid {
+                    field: Some("decision".into()),
+                    message: "approve or reject".into(),
+                })
+            }
+        };
+        decide(&state.engine, &p, id, decision, Some(comment)).await?;
+        Ok(())
+    }
+
+    async fn act(&self, id: i64, verb: String) -> Result<i64, AppError> {
+        use crate::services::deployments::{act, Verb};
+        let (state, p) = acting(Action::Read).await?;
+        let verb = Verb::parse(&verb).ok_or_else(|| AppError::Invalid {
+            field: Some("verb".into()),
+            message: "pause, resume, promote, abort, rollback or cancel".into(),
+        })?;
+        Ok(act(&state.engine, &p, id, verb).await?.id)
+    }
+
+    async fn preview(&self, request: DeployRequest) -> Result<DeployPreview, AppError> {
+        let (state, p) = acting(Action::Read).await?;
+        let new = new_deployment(request)?;
+        Ok(crate::services::deployments::preview(&state.db, &p, new).await?)
+    }
+
+    async fn request(&self, request: DeployRequest) -> Result<Requested, AppError> {
+        let (state, p) = acting(Action::Read).await?;
+        let new = new_deployment(request)?;
+        let created = crate::services::deployments::create(&state.engine, &p, new).await?;
+        Ok(Requested {
+            id: created.id,
+            status: created.status,
+        })
+    }
+}
+
+/// The wizard's request as the deployment service takes it; an empty
+/// strategy means the environment's default.
+fn new_deployment(
+    request: DeployRequest,
+) -> Result<crate::services::deployments::NewDeployment, AppError> {
+    let strategy = if request.strategy.trim().is_empty() {
+        None
+    } else {
+        Some(
+            serde_json::from_str(&request.strategy).map_err(|e| AppError::Invalid {
+                field: Some("strategy".into()),
+                message: format!("not a strategy document: {e}"),
+            })?,
+        )
+    };
+    Ok(crate::services::deployments::NewDeployment {
+        module: request.module,
+        version: request.version,
+        environment: request.environment,
+        strategy,
+    })
 }
 
 #[async_trait]
