@@ -11,6 +11,9 @@ pub fn DeploymentTable(
     #[prop(into)] caption: String,
     rows: Vec<DeploymentSummary>,
     now: DateTime<Utc>,
+    /// Offer "Deploy again" (for Deployers), which opens the wizard prefilled.
+    #[prop(optional)]
+    redeploy: bool,
 ) -> impl IntoView {
     view! {
         <table class="data-table">
@@ -25,6 +28,7 @@ pub fn DeploymentTable(
                     <th scope="col">"Status"</th>
                     <th scope="col">"Requested by"</th>
                     <th scope="col">"Started"</th>
+                    {redeploy.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
                 </tr>
             </thead>
             <tbody>
@@ -32,6 +36,14 @@ pub fn DeploymentTable(
                     .into_iter()
                     .map(|d| {
                         let environment = d.environment.clone();
+                        let again = redeploy.then(|| {
+                            let href = format!(
+                                "/deploy?module={}&version={}&environment={}",
+                                d.module, d.version, d.environment
+                            );
+                            let label = format!("Deploy {} {} to {} again", d.module, d.version, d.environment);
+                            view! { <td><a href=href aria-label=label>"Deploy again"</a></td> }
+                        });
                         view! {
                             <tr data-environment=environment>
                                 <td class="mono">
@@ -48,6 +60,7 @@ pub fn DeploymentTable(
                                 <td>
                                     <RelativeTime at=d.created_at now=now/>
                                 </td>
+                                {again}
                             </tr>
                         }
                     })

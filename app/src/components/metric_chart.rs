@@ -30,8 +30,14 @@ pub fn MetricChart(
         }
         .into_any();
     }
-    let t0 = points.first().map_or(0.0, |p| p.at_secs);
-    let t1 = points.last().map_or(1.0, |p| p.at_secs).max(t0 + 1.0);
+    // A lone window still gets a width to be drawn across.
+    let first = points.first().map_or(0.0, |p| p.at_secs);
+    let last = points.last().map_or(0.0, |p| p.at_secs);
+    let (t0, t1) = if last - first < 1.0 {
+        (first - 1.0, last + 1.0)
+    } else {
+        (first, last)
+    };
     let top = points
         .iter()
         .flat_map(|p| [p.value, p.limit.unwrap_or(0.0)])
@@ -45,11 +51,16 @@ pub fn MetricChart(
         .map(|p| format!("{:.1},{:.1}", x(p.at_secs), y(p.value)))
         .collect::<Vec<_>>()
         .join(" ");
-    let limit: String = points
-        .iter()
-        .filter_map(|p| p.limit.map(|l| format!("{:.1},{:.1}", x(p.at_secs), y(l))))
-        .collect::<Vec<_>>()
-        .join(" ");
+    // The limit as steps: each window's limit holds until the next window.
+    let mut limit_points = Vec::new();
+    for (i, p) in points.iter().enumerate() {
+        let Some(l) = p.limit else { continue };
+        let from = if i == 0 { t0 } else { p.at_secs };
+        let to = points.get(i + 1).map_or(t1, |n| n.at_secs);
+        limit_points.push(format!("{:.1},{:.1}", x(from), y(l)));
+        limit_points.push(format!("{:.1},{:.1}", x(to), y(l)));
+    }
+    let limit = limit_points.join(" ");
     let breaches: Vec<&Point> = points
         .iter()
         .filter(|p| p.limit.is_some_and(|l| p.value > l))
@@ -65,12 +76,18 @@ pub fn MetricChart(
         ),
         (None, _) => String::new(),
     };
-    let marks = breaches
+    let marks = points
         .iter()
         .map(|p| {
+            let over = p.limit.is_some_and(|l| p.value > l);
+            let (class, radius, what) = if over {
+                ("chart-breach", "4", "over the limit")
+            } else {
+                ("chart-point", "2.5", "within the limit")
+            };
             view! {
-                <circle class="chart-breach" cx=format!("{:.1}", x(p.at_secs)) cy=format!("{:.1}", y(p.value)) r="4">
-                    <title>{format!("over the limit: {}", format(p.value))}</title>
+                <circle class=class cx=format!("{:.1}", x(p.at_secs)) cy=format!("{:.1}", y(p.value)) r=radius>
+                    <title>{format!("{what}: {}", format(p.value))}</title>
                 </circle>
             }
         })

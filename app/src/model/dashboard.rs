@@ -14,6 +14,8 @@ pub struct Dashboard {
     /// the version its last successful deployment put there.
     pub matrix: Vec<MatrixRow>,
     pub active: Vec<DeploymentSummary>,
+    /// Progress of each active deployment, in the order of `active`.
+    pub progress: Vec<Progress>,
     pub recent: Vec<DeploymentSummary>,
     pub week: WeekStats,
     /// When the figures were read; relative times are computed from it so the
@@ -25,6 +27,25 @@ pub struct Dashboard {
 pub struct MatrixRow {
     pub environment: String,
     pub cells: Vec<Option<String>>,
+    /// What the environment's nodes report running, per cell: (version, nodes).
+    pub reported: Vec<Vec<(String, u64)>>,
+}
+
+/// Nodes disagree with each other, or with the last successful deployment.
+pub fn drift(deployed: Option<&str>, reported: &[(String, u64)]) -> bool {
+    match reported {
+        [] => false,
+        [(only, _)] => deployed.is_some_and(|d| d != only),
+        _ => true,
+    }
+}
+
+/// How far an active deployment got: nodes swapped of the nodes it plans.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub swapped: u64,
+    pub planned: u64,
+    pub phase: Option<String>,
 }
 
 /// Finished deployments of the last seven days.
@@ -45,6 +66,16 @@ impl WeekStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drift_is_disagreement_among_nodes_or_with_the_deployment() {
+        let one = vec![("1.0.0".to_string(), 3)];
+        assert!(!drift(Some("1.0.0"), &one));
+        assert!(drift(Some("1.1.0"), &one));
+        assert!(!drift(None, &[]));
+        let two = vec![("1.0.0".to_string(), 2), ("0.9.0".to_string(), 1)];
+        assert!(drift(Some("1.0.0"), &two));
+    }
 
     #[test]
     fn success_rate_is_unknown_until_something_finished() {

@@ -106,6 +106,8 @@ pub struct DeploymentSummary {
 pub struct DeploymentFilter {
     pub environment: Option<String>,
     pub module: Option<String>,
+    /// The requester's username.
+    pub requester: Option<String>,
     pub status: Option<DeploymentStatus>,
     pub cursor: Option<i64>,
     pub limit: Option<u64>,

@@ -5,30 +5,36 @@ use crate::api::dashboard::get_dashboard;
 use crate::components::deployment_table::DeploymentTable;
 use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
-use crate::model::dashboard::Dashboard;
+use crate::components::status_badge::StatusBadge;
+use crate::live::use_live;
+use crate::model::dashboard::{drift, Dashboard, Progress};
 use crate::model::time::duration;
 
 /// `/`: what runs where, what is moving now, and how roll-outs have gone.
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    let dashboard = Resource::new(|| (), |_| get_dashboard());
+    // Every event of the tenant may change a figure here: refetch on each.
+    let live = use_live();
+    let changed = Memo::new(move |_| live.map_or(0, |l| l.newest_for(None)));
+    let dashboard = Resource::new(move || changed.get(), |_| get_dashboard());
+    // Which environment the page is narrowed to; `None` shows them all. Kept
+    // here so a live refresh does not reset it.
+    let focus = RwSignal::new(None::<String>);
     view! {
         <Title text="Dashboard"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading dashboard…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">"Loading dashboard…"</p> }>
             {move || Suspend::new(async move {
                 match dashboard.await {
-                    Ok(data) => view! { <DashboardView data/> }.into_any(),
+                    Ok(data) => view! { <DashboardView data focus/> }.into_any(),
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
 #[component]
-fn DashboardView(data: Dashboard) -> impl IntoView {
-    // Which environment the page is narrowed to; `None` shows them all.
-    let focus = RwSignal::new(None::<String>);
+fn DashboardView(data: Dashboard, focus: RwSignal<Option<String>>) -> impl IntoView {
     let shows = move |environment: &str| {
         focus.with(|f| f.as_deref().is_none_or(|name| name == environment))
     };
@@ -38,6 +44,7 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
         modules,
         matrix,
         active,
+        progress,
         recent,
         week,
         now,
@@ -164,9 +171,24 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                                             {row
                                                 .cells
                                                 .into_iter()
-                                                .map(|cell| match cell {
-                                                    Some(version) => view! { <td class="mono">{version}</td> }.into_any(),
-                                                    None => view! { <td class="subtle">"—"</td> }.into_any(),
+                                                .zip(row.reported)
+                                                .map(|(cell, reported)| {
+                                                    let drifted = drift(cell.as_deref(), &reported);
+                                                    let nodes = reported
+                                                        .iter()
+                                                        .map(|(v, n)| format!("{v} on {n}"))
+                                                        .collect::<Vec<_>>()
+                                                        .join(", ");
+                                                    match (cell, drifted) {
+                                                        (Some(version), false) => view! { <td class="mono">{version}</td> }.into_any(),
+                                                        (cell, true) => view! {
+                                                            <td class="mono drift">
+                                                                {cell.unwrap_or_else(|| "—".into())}
+                                                                <span class="drift-note">{format!("drift: {nodes}")}</span>
+                                                            </td>
+                                                        }.into_any(),
+                                                        (None, false) => view! { <td class="subtle">"—"</td> }.into_any(),
+                                                    }
                                                 })
                                                 .collect_view()}
                                         </tr>
@@ -185,7 +207,7 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
             {if active.is_empty() {
                 view! { <EmptyState title="Nothing is rolling out" hint="Start a roll-out from Deploy; it appears here while it runs."/> }.into_any()
             } else {
-                view! { <FilteredTable caption="Active deployments" rows=active now focus/> }.into_any()
+                view! { <ActiveList rows=active progress focus/> }.into_any()
             }}
         </section>
 
@@ -197,6 +219,52 @@ fn DashboardView(data: Dashboard) -> impl IntoView {
                 view! { <FilteredTable caption="Recent deployments" rows=recent now focus/> }.into_any()
             }}
         </section>
+    }
+}
+
+/// Active deployments with their progress, narrowed to the focused environment.
+#[component]
+fn ActiveList(
+    rows: Vec<crate::model::deployment::DeploymentSummary>,
+    progress: Vec<Progress>,
+    focus: RwSignal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <ul class="active-list" aria-label="Active deployments">
+            {rows
+                .into_iter()
+                .zip(progress)
+                .map(|(d, p)| {
+                    let environment = d.environment.clone();
+                    let title = format!("#{} {} {} → {}", d.id, d.module, d.version, d.environment);
+                    let label = if p.planned == 0 {
+                        "not started".to_string()
+                    } else {
+                        format!(
+                            "{} of {} nodes swapped{}",
+                            p.swapped,
+                            p.planned,
+                            p.phase.as_ref().map(|ph| format!(" · {ph}")).unwrap_or_default()
+                        )
+                    };
+                    let aria = title.clone();
+                    let bar = label.clone();
+                    view! {
+                        <li
+                            class="active-item"
+                            aria-label=aria
+                            hidden=move || focus.with(|f| f.as_deref().is_some_and(|name| name != environment))
+                        >
+                            <a href=format!("/deployments/{}", d.id)>{title}</a>
+                            <StatusBadge status=d.status/>
+                            <span class="subtle">{d.strategy.clone()}</span>
+                            <progress max=p.planned.max(1) value=p.swapped aria-label=bar></progress>
+                            <span class="subtle">{label}</span>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
     }
 }
 

@@ -347,7 +347,7 @@ fn StrategyEditor(
                                             prop:value=move || strategy.with(|s| s.phases.get(i).map(get).unwrap_or_default())
                                             on:input=move |ev| { let v = event_target_value(&ev); strategy.update(|s| if let Some(p) = s.phases.get_mut(i) { set(p, v) }) }
                                             aria-invalid=move || error.with(Option::is_some).to_string()/>
-                                        <span class="field-error" role="alert">{move || error.get()}</span>
+                                        {move || error.get().map(|e| view! { <span class="field-error" role="alert">{e}</span> })}
                                     </td>
                                 }
                             };
@@ -397,7 +397,7 @@ fn TextField(
                 aria-invalid=move || error.with(Option::is_some).to_string()
                 aria-describedby=format!("{id}-hint")/>
             <p class="hint" id=format!("{id}-hint")>{hint}</p>
-            <p class="field-error" role="alert">{move || error.get()}</p>
+            {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
         </div>
     }
 }

@@ -89,7 +89,7 @@ fn Detail(data: DeploymentView, me: Option<Viewer>, acted: RwSignal<u32>) -> imp
         <ApprovalPanel detail=detail.clone() me now acted/>
         <section class="panel" aria-labelledby="phases-title">
             <h2 id="phases-title">"Phases"</h2>
-            <Timeline detail=detail.clone()/>
+            <Timeline detail=detail.clone() reached=reached(&events)/>
         </section>
         <section class="panel" aria-labelledby="nodes-title">
             <h2 id="nodes-title">{format!("Nodes ({})", detail.nodes.len())}</h2>
@@ -141,9 +141,23 @@ fn canary_points(events: &[EventInfo]) -> (Vec<Point>, Vec<Point>) {
     (rates, p95s)
 }
 
-/// Horizontal steps: done, current, next, with how long each watches.
+/// The furthest phase the deployment started, from its events.
+fn reached(events: &[EventInfo]) -> Option<i64> {
+    events
+        .iter()
+        .filter(|e| e.kind == "phase_started")
+        .filter_map(|e| e.payload["phase"].as_i64())
+        .max()
+}
+
+/// Horizontal steps: done, current, next, with how long each watches. A
+/// deployment that ended badly shows where it stopped.
 #[component]
-fn Timeline(detail: DeploymentDetail) -> impl IntoView {
+fn Timeline(detail: DeploymentDetail, reached: Option<i64>) -> impl IntoView {
+    let ended_badly = matches!(
+        detail.summary.status,
+        DeploymentStatus::Failed | DeploymentStatus::RolledBack | DeploymentStatus::Cancelled
+    );
     if detail.phases.is_empty() {
         let text = if detail.summary.status.is_active() {
             "Planned when the deployment starts."
@@ -163,13 +177,19 @@ fn Timeline(detail: DeploymentDetail) -> impl IntoView {
                         _ => String::new(),
                     };
                     let wait = (p.wait_secs > 0).then(|| format!("watched {}", duration(p.wait_secs as f64)));
-                    let state = match p.state.as_str() {
-                        "done" => "done",
-                        "active" => "current",
-                        _ => "next",
+                    let index = i64::from(p.index);
+                    let state = match (ended_badly, reached) {
+                        (true, Some(r)) if index < r => "done",
+                        (true, Some(r)) if index == r => "stopped here",
+                        (true, _) => "not reached",
+                        _ => match p.state.as_str() {
+                            "done" => "done",
+                            "active" => "current",
+                            _ => "next",
+                        },
                     };
                     view! {
-                        <li class=format!("step step-{state}") aria-current=(state == "current").then_some("step")>
+                        <li class=format!("step step-{}", state.replace(' ', "-")) aria-current=(state == "current").then_some("step")>
                             <span class="step-label">{p.label.clone()}</span>
                             <span class="step-meta">{format!("{} node(s)", p.nodes)}</span>
                             {wait.map(|w| view! { <span class="step-meta">{w}</span> })}

@@ -6,7 +6,10 @@ use crate::api::deployments::list_deployments;
 use crate::components::deployment_table::DeploymentTable;
 use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
+use crate::components::layout::use_viewer;
+use crate::live::use_live;
 use crate::model::deployment::{DeploymentFilter, DeploymentStatus};
+use crate::model::role::Action;
 
 /// `/deployments`: the history, filtered by query parameters so every view has
 /// a link and works without JavaScript.
@@ -19,13 +22,25 @@ pub fn DeploymentsPage() -> impl IntoView {
             DeploymentFilter {
                 environment: text("environment"),
                 module: text("module"),
+                requester: text("requester"),
                 status: text("status").and_then(|s| DeploymentStatus::parse(&s)),
                 cursor: text("cursor").and_then(|c| c.parse().ok()),
                 limit: None,
             }
         })
     };
-    let page = Resource::new(filter, list_deployments);
+    // The first page follows live events; older pages stay as they were.
+    let live = use_live();
+    let changed = Memo::new(move |_| live.map_or(0, |l| l.newest_for(None)));
+    let page = Resource::new(
+        move || {
+            let f = filter();
+            let tick = if f.cursor.is_none() { changed.get() } else { 0 };
+            (f, tick)
+        },
+        |(f, _)| list_deployments(f),
+    );
+    let viewer = use_viewer();
 
     view! {
         <Title text="Deployments"/>
@@ -40,6 +55,10 @@ pub fn DeploymentsPage() -> impl IntoView {
             <label>
                 "Module"
                 <input type="text" name="module" value=move || filter().module/>
+            </label>
+            <label>
+                "Requested by"
+                <input type="text" name="requester" value=move || filter().requester/>
             </label>
             <label>
                 "Status"
@@ -59,8 +78,12 @@ pub fn DeploymentsPage() -> impl IntoView {
             </label>
             <button type="submit" class="button">"Filter"</button>
         </form>
-        <Suspense fallback=|| view! { <p class="loading">"Loading deployments…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">"Loading deployments…"</p> }>
             {move || Suspend::new(async move {
+                let redeploy = match viewer {
+                    Some(v) => v.await.ok().flatten().is_some_and(|v| v.role.allows(Action::Deploy)),
+                    None => false,
+                };
                 match page.await {
                     Ok(page) if page.items.is_empty() => view! {
                         <EmptyState
@@ -73,7 +96,7 @@ pub fn DeploymentsPage() -> impl IntoView {
                         let next = page.next_cursor.map(|cursor| {
                             let f = filter();
                             let mut href = format!("/deployments?cursor={cursor}");
-                            for (key, value) in [("environment", f.environment), ("module", f.module)] {
+                            for (key, value) in [("environment", f.environment), ("module", f.module), ("requester", f.requester)] {
                                 if let Some(value) = value {
                                     href.push_str(&format!("&{key}={value}"));
                                 }
@@ -84,7 +107,7 @@ pub fn DeploymentsPage() -> impl IntoView {
                             href
                         });
                         view! {
-                            <DeploymentTable caption="Deployments" rows=page.items now=page.now/>
+                            <DeploymentTable caption="Deployments" rows=page.items now=page.now redeploy/>
                             {next.map(|href| view! { <p><a class="button" href=href>"Load more"</a></p> })}
                         }
                             .into_any()
@@ -92,6 +115,6 @@ pub fn DeploymentsPage() -> impl IntoView {
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }

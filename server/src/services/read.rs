@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use app::model::dashboard::{Dashboard, MatrixRow, WeekStats};
+use app::model::dashboard::{Dashboard, MatrixRow, Progress, WeekStats};
 use app::model::deployment::{
     DeploymentFilter, DeploymentPage, DeploymentStatus, DeploymentSummary,
 };
@@ -10,8 +10,11 @@ use app::model::environment::EnvironmentSummary;
 use chrono::{Duration, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use crate::domain::plan::Plan;
 use crate::domain::strategy::summarize;
-use crate::entities::{deployments, environments, module_versions, modules, nodes, users};
+use crate::entities::{
+    deployment_steps, deployments, environments, module_versions, modules, nodes, users,
+};
 use crate::services::tenancy::{scoped, Tenant};
 use crate::services::ServiceError;
 
@@ -91,6 +94,16 @@ impl ReadModel {
                 .await?;
             match module {
                 Some(m) => query = query.filter(deployments::Column::ModuleId.eq(m.id)),
+                None => return Ok(empty_page()),
+            }
+        }
+        if let Some(name) = &filter.requester {
+            let user = users::Entity::find()
+                .filter(users::Column::Username.eq(name.as_str()))
+                .one(&self.db)
+                .await?;
+            match user {
+                Some(u) => query = query.filter(deployments::Column::RequestedBy.eq(u.id)),
                 None => return Ok(empty_page()),
             }
         }
@@ -186,21 +199,48 @@ impl ReadModel {
         let versions = self.version_names(&version_ids).await?;
         let env_ids: HashMap<&str, i64> =
             env_names.iter().map(|(id, n)| (n.as_str(), *id)).collect();
+        // What the nodes themselves report, per (environment, module).
+        let mut reported: HashMap<(i64, String), BTreeMap<String, u64>> = HashMap::new();
+        for node in scoped::<nodes::Entity>(tenant).all(&self.db).await? {
+            if let Some(map) = node.versions.as_object() {
+                for (module, version) in map {
+                    if let Some(version) = version.as_str() {
+                        *reported
+                            .entry((node.environment_id, module.clone()))
+                            .or_default()
+                            .entry(version.to_string())
+                            .or_default() += 1;
+                    }
+                }
+            }
+        }
         let matrix = environments
             .iter()
-            .map(|e| MatrixRow {
-                environment: e.name.clone(),
-                cells: deployed_modules
-                    .iter()
-                    .map(|(module_id, _)| {
-                        let env_id = env_ids.get(e.name.as_str())?;
-                        current
-                            .get(&(*env_id, *module_id))
-                            .and_then(|v| versions.get(v).cloned())
-                    })
-                    .collect(),
+            .map(|e| {
+                let env_id = env_ids.get(e.name.as_str()).copied();
+                MatrixRow {
+                    environment: e.name.clone(),
+                    cells: deployed_modules
+                        .iter()
+                        .map(|(module_id, _)| {
+                            current
+                                .get(&(env_id?, *module_id))
+                                .and_then(|v| versions.get(v).cloned())
+                        })
+                        .collect(),
+                    reported: deployed_modules
+                        .iter()
+                        .map(|(_, module)| {
+                            env_id
+                                .and_then(|id| reported.get(&(id, module.clone())))
+                                .map(|counts| counts.iter().map(|(v, n)| (v.clone(), *n)).collect())
+                                .unwrap_or_default()
+                        })
+                        .collect(),
+                }
             })
             .collect();
+        let progress = self.progress(&active).await?;
 
         let week_ago = now - Duration::days(7);
         let finished: Vec<_> = scoped::<deployments::Entity>(tenant)
@@ -231,10 +271,46 @@ impl ReadModel {
             modules: deployed_modules.into_iter().map(|(_, name)| name).collect(),
             matrix,
             active: self.summaries(active).await?,
+            progress,
             recent: self.summaries(recent).await?,
             week,
             now,
         })
+    }
+
+    /// Nodes swapped so far of the nodes each deployment plans.
+    async fn progress(&self, deps: &[deployments::Model]) -> Result<Vec<Progress>, ServiceError> {
+        let ids: Vec<i64> = deps.iter().map(|d| d.id).collect();
+        let done = deployment_steps::Entity::find()
+            .filter(deployment_steps::Column::DeploymentId.is_in(ids))
+            .filter(deployment_steps::Column::Action.eq("swap"))
+            .filter(deployment_steps::Column::Status.eq("done"))
+            .all(&self.db)
+            .await?;
+        Ok(deps
+            .iter()
+            .map(|d| {
+                let plan: Option<Plan> = serde_json::from_value(d.plan.clone()).ok();
+                let planned: HashSet<i64> = plan
+                    .iter()
+                    .flat_map(|p| p.phases.iter().flat_map(|ph| ph.nodes.iter().copied()))
+                    .collect();
+                let swapped: HashSet<i64> = done
+                    .iter()
+                    .filter(|s| s.deployment_id == d.id)
+                    .filter_map(|s| s.node_id)
+                    .collect();
+                Progress {
+                    swapped: swapped.len() as u64,
+                    planned: planned.len() as u64,
+                    phase: plan.and_then(|p| {
+                        usize::try_from(d.current_phase)
+                            .ok()
+                            .and_then(|i| p.phases.get(i).map(|ph| ph.label.clone()))
+                    }),
+                }
+            })
+            .collect())
     }
 
     async fn environment_id(

@@ -139,6 +139,26 @@ async fn a_production_roll_out_waits_for_another_admin_and_then_runs() {
         assert!(seen.contains(&kind.to_string()), "{kind} in {seen:?}");
     }
 
+    // The history filters by requester.
+    let mine: Value = app
+        .get("/api/v1/deployments?requester=admin")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(mine["items"][0]["id"], id, "{mine}");
+    let theirs: Value = app
+        .get("/api/v1/deployments?requester=alice")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        theirs["items"].as_array().map(Vec::len),
+        Some(0),
+        "{theirs}"
+    );
+
     // Deciding again on a decided deployment is a conflict.
     let (status, _) = decide(&alice, &app, id, "approve", json!({})).await;
     assert_eq!(status, 409);

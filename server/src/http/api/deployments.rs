@@ -20,6 +20,7 @@ use crate::state::AppState;
 pub struct ListQuery {
     environment: Option<String>,
     module: Option<String>,
+    requester: Option<String>,
     status: Option<String>,
     cursor: Option<String>,
     limit: Option<String>,
@@ -61,6 +62,7 @@ impl ListQuery {
         Ok(DeploymentFilter {
             environment: non_empty(self.environment),
             module: non_empty(self.module),
+            requester: non_empty(self.requester),
             status,
             cursor,
             limit,
@@ -68,7 +70,7 @@ impl ListQuery {
     }
 }
 
-/// `GET /api/v1/deployments?environment=&module=&status=&cursor=&limit=`: newest first.
+/// `GET /api/v1/deployments?environment=&module=&requester=&status=&cursor=&limit=`: newest first.
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
