@@ -23,6 +23,7 @@ mod m20261124_000016_create_sessions;
 mod m20261124_000017_index_audit_lookups;
 mod m20261124_000018_engine_progress;
 mod m20261124_000019_approval_deadline;
+mod m20261124_000020_freeze_windows_and_webhooks;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000017_index_audit_lookups::Migration),
             Box::new(m20261124_000018_engine_progress::Migration),
             Box::new(m20261124_000019_approval_deadline::Migration),
+            Box::new(m20261124_000020_freeze_windows_and_webhooks::Migration),
         ]
     }
 }

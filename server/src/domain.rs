@@ -2,6 +2,7 @@
 
 pub mod analysis;
 pub mod environment;
+pub mod freeze;
 pub mod oidc_roles;
 pub mod password;
 pub mod plan;

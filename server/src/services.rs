@@ -9,6 +9,7 @@ pub mod deployments;
 pub mod environments;
 pub mod error;
 pub mod events;
+pub mod freeze;
 pub mod modules;
 pub mod nodes;
 pub mod oidc;

@@ -218,6 +218,8 @@ pub struct DeployRequest {
     pub version: String,
     pub environment: String,
     pub strategy: String,
+    /// An Admin's reason to deploy inside a freeze window; empty otherwise.
+    pub override_freeze: String,
 }
 
 /// What a deployment request answers.
@@ -363,6 +365,12 @@ pub fn describe_event(event: &EventInfo) -> String {
             comment(p)
         ),
         "rejected" => format!("rejected by {}{}", text("by"), comment(p)),
+        "freeze_overridden" => format!(
+            "freeze “{}” overridden by {}: {}",
+            text("window"),
+            text("by"),
+            text("reason")
+        ),
         "deployment_succeeded"
         | "deployment_failed"
         | "deployment_rolled_back"

@@ -14,3 +14,15 @@ pub struct EnvironmentSummary {
     /// Blue-green: the pool serving traffic.
     pub active_pool: Option<String>,
 }
+
+/// A freeze window of an environment, as the admin page and the API show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FreezeInfo {
+    pub id: i64,
+    pub environment: String,
+    pub name: String,
+    /// In words, e.g. "every friday 16:00–23:59 UTC".
+    pub schedule: String,
+    /// In force right now.
+    pub active: bool,
+}

@@ -50,7 +50,10 @@ pub fn DeployPage() -> impl IntoView {
             .with(|s| s.document())
             .map(|d| d.to_string())
             .unwrap_or_default(),
+        override_freeze: String::new(),
     });
+    // Break glass: an Admin's reason to deploy inside a freeze window.
+    let override_reason = RwSignal::new(String::new());
     let problems = Memo::new(move |_| strategy.with(|s| s.problems()));
     let preview = Resource::new(
         move || (request.get(), problems.with(Vec::is_empty)),
@@ -89,7 +92,8 @@ pub fn DeployPage() -> impl IntoView {
                     Some(v) => v.await.ok().flatten(),
                     None => None,
                 };
-                let may_deploy = me.is_some_and(|v| v.role.allows(Action::Deploy));
+                let may_deploy = me.as_ref().is_some_and(|v| v.role.allows(Action::Deploy));
+                let is_admin = me.as_ref().is_some_and(|v| v.role.allows(Action::Approve));
                 let (mods, envs, fleet) = (modules.await, environments.await, nodes.await);
                 let (mods, envs, fleet) = match (mods, envs, fleet) {
                     (Ok(m), Ok(e), Ok(n)) => (m, e, n),
@@ -113,7 +117,9 @@ pub fn DeployPage() -> impl IntoView {
                     <form class="wizard" on:submit=move |ev| {
                         ev.prevent_default();
                         if problems.with_untracked(Vec::is_empty) {
-                            submit.dispatch(RequestDeployment { request: request.get_untracked() });
+                            let mut request = request.get_untracked();
+                            request.override_freeze = override_reason.get_untracked();
+                            submit.dispatch(RequestDeployment { request });
                         }
                     }>
                         <fieldset class="step-box">
@@ -151,7 +157,7 @@ pub fn DeployPage() -> impl IntoView {
                                 {move || Suspend::new(async move {
                                     match preview.await {
                                         None => view! { <p class="subtle">"Choose a module, a version and an environment to see what will happen."</p> }.into_any(),
-                                        Some(Ok(p)) => view! { <Review preview=p/> }.into_any(),
+                                        Some(Ok(p)) => view! { <Review preview=p is_admin override_reason/> }.into_any(),
                                         Some(Err(error)) => view! { <p class="form-error" role="alert">{refusal(&error)}</p> }.into_any(),
                                     }
                                 })}
@@ -404,7 +410,11 @@ fn TextField(
 
 /// The phases and every node's change, as the server planned them.
 #[component]
-fn Review(preview: DeployPreview) -> impl IntoView {
+fn Review(
+    preview: DeployPreview,
+    is_admin: bool,
+    override_reason: RwSignal<String>,
+) -> impl IntoView {
     let approval = if preview.requires_approval {
         format!(
             "Waits for {} approval(s) before it starts.",
@@ -416,7 +426,24 @@ fn Review(preview: DeployPreview) -> impl IntoView {
     view! {
         <div class="review">
             <p><strong>{preview.strategy.clone()}</strong>" · "{approval}</p>
-            {preview.freeze.clone().map(|f| view! { <p class="form-error" role="alert">{f}</p> })}
+            {preview.freeze.clone().map(|f| view! {
+                <div class="freeze" role="group" aria-label="Freeze window">
+                    <p class="form-error" role="alert">{f}</p>
+                    {if is_admin {
+                        view! {
+                            <div class="field">
+                                <label for="wizard-override">"Break-glass reason"</label>
+                                <textarea id="wizard-override" rows="2"
+                                    prop:value=move || override_reason.get()
+                                    on:input=move |ev| override_reason.set(event_target_value(&ev))></textarea>
+                                <p class="hint">"Deploying inside a freeze is recorded in the audit log with this reason."</p>
+                            </div>
+                        }.into_any()
+                    } else {
+                        view! { <p class="hint">"Only an Admin may deploy during a freeze."</p> }.into_any()
+                    }}
+                </div>
+            })}
             <ol class="preview-phases" aria-label="Phases">
                 {preview.phases.iter().map(|p| {
                     let limits = match (p.max_error_rate, p.max_p95_ms) {

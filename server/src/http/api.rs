@@ -55,6 +55,14 @@ pub fn routes() -> Router<AppState> {
         .route("/environments", get(environments::list))
         .route("/environments/{name}", patch(environments::update))
         .route(
+            "/environments/{name}/freeze-windows",
+            get(environments::freeze_windows).post(environments::add_freeze_window),
+        )
+        .route(
+            "/environments/{name}/freeze-windows/{id}",
+            delete(environments::remove_freeze_window),
+        )
+        .route(
             "/environments/{name}/enrollment-tokens",
             post(nodes::create_enrollment_token),
         )

@@ -31,6 +31,9 @@ pub struct NewDeployment {
     pub version: String,
     pub environment: String,
     pub strategy: Option<Value>,
+    /// Break glass: an Admin's reason to deploy inside a freeze window.
+    #[serde(default)]
+    pub override_freeze: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -106,8 +109,27 @@ pub async fn create(
     new: NewDeployment,
 ) -> Result<Created, ServiceError> {
     principal.require(Action::Deploy)?;
-    let r = resolve(engine.db(), &principal.tenant, &new).await?;
-    insert(
+    let db = engine.db();
+    let r = resolve(db, &principal.tenant, &new).await?;
+    let reason = new
+        .override_freeze
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    let frozen = crate::services::freeze::in_force(db, r.env.id, Utc::now()).await?;
+    if let Some(window) = &frozen {
+        match reason {
+            None => return Err(ServiceError::Conflict(window.refusal(&r.env.name))),
+            Some(_) if !principal.role.allows(Action::Approve) => {
+                return Err(ServiceError::Forbidden(format!(
+                    "{} Only an Admin may override a freeze.",
+                    window.refusal(&r.env.name)
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    let created = insert(
         engine,
         principal.tenant.id,
         Some(principal.user_id),
@@ -117,7 +139,38 @@ pub async fn create(
         &r.strategy,
         None,
     )
-    .await
+    .await?;
+    if let (Some(window), Some(reason)) = (frozen, reason) {
+        let details = json!({
+            "by": principal.username,
+            "reason": reason,
+            "window": window.name,
+            "schedule": window.schedule,
+        });
+        events::append(
+            db,
+            principal.tenant.id,
+            Some(created.id),
+            "freeze_overridden",
+            details.clone(),
+        )
+        .await?;
+        crate::services::audit::record(
+            db,
+            crate::services::audit::AuditRecord {
+                tenant_id: Some(principal.tenant.id),
+                actor_user_id: Some(principal.user_id),
+                actor: principal.username.clone(),
+                action: "override freeze window".into(),
+                target: Some(format!("/api/v1/deployments/{}", created.id)),
+                source_ip: None,
+                outcome: "success",
+                details,
+            },
+        )
+        .await?;
+    }
+    Ok(created)
 }
 
 /// What `create` would do with `new`, without doing it: the phases, and each
@@ -180,7 +233,9 @@ pub async fn preview(
         nodes,
         requires_approval: r.env.requires_approval,
         required_approvals: r.env.required_approvals.max(1),
-        freeze: None,
+        freeze: crate::services::freeze::in_force(db, r.env.id, Utc::now())
+            .await?
+            .map(|w| w.refusal(&r.env.name)),
     })
 }
 

@@ -203,6 +203,7 @@ fn new_deployment(
         version: request.version,
         environment: request.environment,
         strategy,
+        override_freeze: Some(request.override_freeze).filter(|r| !r.trim().is_empty()),
     })
 }
 

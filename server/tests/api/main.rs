@@ -12,6 +12,7 @@ mod crash;
 mod deployments;
 mod errors;
 mod first_run;
+mod freeze;
 mod health;
 mod live;
 mod outage;

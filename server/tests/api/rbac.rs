@@ -174,6 +174,29 @@ async fn every_route_enforces_the_role_matrix() {
         ),
         (
             "GET",
+            "/api/v1/environments/{name}/freeze-windows",
+            "/api/v1/environments/dev/freeze-windows".into(),
+            None,
+            [401, 200, 200, 200, 200],
+        ),
+        (
+            "POST",
+            "/api/v1/environments/{name}/freeze-windows",
+            "/api/v1/environments/dev/freeze-windows".into(),
+            Some(
+                json!({ "name": "no", "starts_at": "2099-01-01T00:00:00Z", "ends_at": "2099-01-02T00:00:00Z" }),
+            ),
+            [401, 403, 403, 201, 201],
+        ),
+        (
+            "DELETE",
+            "/api/v1/environments/{name}/freeze-windows/{id}",
+            "/api/v1/environments/dev/freeze-windows/999".into(),
+            None,
+            [401, 403, 403, 404, 404],
+        ),
+        (
+            "GET",
             "/api/v1/live",
             "/api/v1/live".into(),
             None,

@@ -1,4 +1,4 @@
-use app::model::environment::EnvironmentSummary;
+use app::model::environment::{EnvironmentSummary, FreezeInfo};
 use app::model::role::Action;
 use axum::extract::State;
 use axum::Json;
@@ -33,4 +33,44 @@ pub async fn update(
         .find(|e| e.name == name)
         .map(Json)
         .ok_or_else(|| crate::http::error::ApiError::NotFound("environment not found".into()))
+}
+
+/// `GET /api/v1/environments/{name}/freeze-windows`.
+pub async fn freeze_windows(
+    State(state): State<AppState>,
+    principal: Principal,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> ApiResult<Json<Vec<FreezeInfo>>> {
+    Ok(Json(
+        crate::services::freeze::list(&state.db, &principal, &name).await?,
+    ))
+}
+
+/// `POST /api/v1/environments/{name}/freeze-windows`
+/// `{name, starts_at, ends_at}` or `{name, weekly: {day, from, to}}` (UTC) → 201.
+pub async fn add_freeze_window(
+    State(state): State<AppState>,
+    principal: Principal,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    body: Result<
+        Json<serde_json::Map<String, serde_json::Value>>,
+        axum::extract::rejection::JsonRejection,
+    >,
+) -> ApiResult<(axum::http::StatusCode, Json<FreezeInfo>)> {
+    let Json(body) = body?;
+    let created = crate::services::freeze::create(&state.db, &principal, &name, body).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(created)))
+}
+
+/// `DELETE /api/v1/environments/{name}/freeze-windows/{id}` → 204.
+pub async fn remove_freeze_window(
+    State(state): State<AppState>,
+    principal: Principal,
+    path: Result<axum::extract::Path<(String, i64)>, axum::extract::rejection::PathRejection>,
+) -> ApiResult<axum::http::StatusCode> {
+    let axum::extract::Path((name, id)) = path.map_err(|_| {
+        crate::http::error::ApiError::invalid("id", "freeze window ids are whole numbers")
+    })?;
+    crate::services::freeze::delete(&state.db, &principal, &name, id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
