@@ -9,3 +9,4 @@ pub mod plan;
 pub mod strategy;
 pub mod throttle;
 pub mod token;
+pub mod webhook;

@@ -20,5 +20,6 @@ pub mod tenants;
 pub mod tokens;
 pub mod ui;
 pub mod users;
+pub mod webhooks;
 
 pub use error::ServiceError;

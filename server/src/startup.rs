@@ -24,6 +24,7 @@ pub struct Application {
     db: DatabaseConnection,
     engine: Engine,
     live: LiveHub,
+    public_url: String,
     first_run: Option<FirstRunAdmin>,
 }
 
@@ -93,6 +94,7 @@ impl Application {
             db,
             engine,
             live,
+            public_url: config.public_url.clone(),
             first_run,
         })
     }
@@ -119,6 +121,10 @@ impl Application {
     ) -> std::io::Result<()> {
         let mut workers = self.engine.start();
         workers.push(self.live.start());
+        workers.push(crate::services::webhooks::start(
+            self.db.clone(),
+            self.public_url.clone(),
+        ));
         let live = self.live.clone();
         let served = axum::serve(
             self.listener,

@@ -11,6 +11,7 @@ mod nodes;
 mod tenants;
 mod tokens;
 mod users;
+mod webhooks;
 
 use axum::routing::{delete, get, patch, post};
 use axum::Router;
@@ -73,4 +74,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}", patch(users::update))
         .route("/tenants", get(tenants::list).post(tenants::create))
         .route("/audit", get(audit::list))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/{id}", delete(webhooks::delete))
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
 }

@@ -30,6 +30,8 @@ pub async fn append(
     }
     .insert(db)
     .await?;
+    crate::services::webhooks::enqueue(db, tenant_id, row.id, deployment_id, kind, &row.payload)
+        .await?;
     crate::live::announce(db, row.id).await?;
     Ok(row.id)
 }

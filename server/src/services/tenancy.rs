@@ -5,6 +5,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select}
 
 use crate::entities::{
     api_tokens, deployments, environments, memberships, module_versions, modules, nodes, tenants,
+    webhooks,
 };
 use crate::services::ServiceError;
 
@@ -46,7 +47,8 @@ tenant_owned!(
     memberships,
     module_versions,
     modules,
-    nodes
+    nodes,
+    webhooks
 );
 
 pub async fn find_by_slug(db: &DatabaseConnection, slug: &str) -> Result<Tenant, ServiceError> {

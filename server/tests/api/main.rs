@@ -22,3 +22,4 @@ mod rbac;
 mod rollouts;
 mod tokens;
 mod users;
+mod webhooks;
