@@ -14,7 +14,7 @@ use crate::model::dashboard::Dashboard;
 use crate::model::deployment::{
     ApprovalInbox, DeployPreview, DeploymentFilter, DeploymentPage, DeploymentView, Requested,
 };
-use crate::model::environment::EnvironmentSummary;
+use crate::model::environment::{EnvironmentSummary, FreezeInfo, NewFreeze, PolicyChange};
 use crate::model::module::{CreatedEnrollment, ModuleInfo, NodeInfo, VersionInfo};
 use crate::model::role::Role;
 use crate::model::session::TenantChoice;
@@ -79,6 +79,11 @@ pub trait AdminService: Send + Sync {
     async fn audit(&self, query: AuditQuery) -> Result<AuditPage, AppError>;
     async fn create_tenant(&self, slug: String, name: String) -> Result<TenantChoice, AppError>;
     async fn switch_tenant(&self, slug: String) -> Result<(), AppError>;
+    async fn update_policy(&self, change: PolicyChange) -> Result<(), AppError>;
+    /// Every freeze window of the tenant, environment by environment.
+    async fn freeze_windows(&self) -> Result<Vec<FreezeInfo>, AppError>;
+    async fn add_freeze_window(&self, new: NewFreeze) -> Result<FreezeInfo, AppError>;
+    async fn remove_freeze_window(&self, environment: String, id: i64) -> Result<(), AppError>;
     async fn create_enrollment_token(
         &self,
         environment: String,

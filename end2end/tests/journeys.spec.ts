@@ -189,8 +189,19 @@ test('a canary that breaches its threshold rolls back by itself, and the page sa
     { percent: 34, duration: '8s', max_error_rate: 0.05, max_p95_ms: 5000 },
     { percent: 100, duration: '2s', max_error_rate: 0.05, max_p95_ms: 5000 },
   ] };
-  const { id } = await lab.call('POST', '/api/v1/deployments', { module: 'app', version: '2.0.0', environment: 'qa', strategy }, 202);
+  // The dashboard follows it live: active with its progress, then in the history.
   const page = lab.admin;
+  await page.goto('/');
+  await expect(page.locator('[data-hydrated="true"]')).toBeAttached();
+  await expect(page.getByText('live', { exact: true })).toBeVisible();
+  const matrix = page.getByRole('table', { name: 'Versions by environment and module' });
+  await expect(matrix.getByRole('row', { name: /qa/ })).toContainText('1.0.0');
+  const { id } = await lab.call('POST', '/api/v1/deployments', { module: 'app', version: '2.0.0', environment: 'qa', strategy }, 202);
+  await expect(page.getByRole('listitem', { name: `#${id} app 2.0.0 → qa` })).toBeVisible();
+  const history = page.getByRole('region', { name: 'Recent history' });
+  await expect(history.getByRole('row').filter({ hasText: '2.0.0' })).toContainText('rolled back', { timeout: 60_000 });
+  await page.screenshot({ path: 'screenshots/dashboard-live.png', fullPage: true });
+
   await page.goto(`/deployments/${id}`);
   await expect(page.locator('[data-hydrated="true"]')).toBeAttached();
   await expect(badge(page)).toHaveText('rolled back', { timeout: 60_000 });
@@ -200,4 +211,43 @@ test('a canary that breaches its threshold rolls back by itself, and the page sa
   await expect(page.getByRole('row').filter({ hasText: 'rollback_started' })).toBeVisible();
   await page.screenshot({ path: 'screenshots/canary-rolled-back.png', fullPage: true });
   expect(lab.currents()).toEqual(['1.0.0', '1.0.0', '1.0.0']);
+});
+
+test('an admin sets a policy and a freeze in the browser; the wizard names the freeze and breaking the glass is recorded', async ({ browser, baseURL }) => {
+  lab = await Lab.open(browser, baseURL!, 'freeze');
+  await lab.startAgents('qa', 1);
+  await lab.publish('1.0.0', HEALTHY);
+  const page = lab.admin;
+  await page.goto('/admin');
+  await expect(page.locator('[data-hydrated="true"]')).toBeAttached();
+  await page.locator('#policy-environment').selectOption('qa');
+  await page.getByLabel('Requires approval').check();
+  await page.getByLabel('Approvals needed').fill('1');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await expect(page.getByText('Policy saved.')).toBeVisible();
+  const policies = page.getByRole('table', { name: 'Environments and policies' });
+  await expect(policies.getByRole('row', { name: /^qa/ })).toContainText('1 approval(s) required');
+
+  const now = Date.now();
+  await page.locator('#freeze-environment').selectOption('qa');
+  await page.locator('#freeze-name').fill('Release freeze');
+  await page.locator('#freeze-starts').fill(new Date(now - 60_000).toISOString());
+  await page.locator('#freeze-ends').fill(new Date(now + 3_600_000).toISOString());
+  await page.getByRole('button', { name: 'Add freeze window' }).click();
+  await expect(page.getByRole('row', { name: 'Release freeze' })).toContainText('in force');
+
+  await page.goto('/deploy');
+  await expect(page.locator('[data-hydrated="true"]')).toBeAttached();
+  await page.getByLabel('Module').selectOption('app');
+  await page.getByRole('radio', { name: /1\.0\.0/ }).check();
+  await page.getByRole('radio', { name: /^qa/ }).check();
+  await page.getByLabel('Strategy').selectOption('direct');
+  await expect(page.getByRole('group', { name: 'Freeze window' })).toContainText('qa is frozen: “Release freeze”');
+  await page.getByRole('button', { name: 'Deploy' }).click();
+  await expect(page.getByText(/Not deployed: qa is frozen/)).toBeVisible();
+  await page.getByLabel('Break-glass reason').fill('the outage fix cannot wait');
+  await page.getByRole('button', { name: 'Deploy' }).click();
+  await expect(page).toHaveURL(/\/deployments\/\d+$/);
+  await expect(badge(page)).toHaveText('pending approval');
+  await expect(page.getByRole('row').filter({ hasText: 'freeze_overridden' })).toContainText('the outage fix cannot wait');
 });

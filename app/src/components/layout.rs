@@ -31,6 +31,7 @@ pub fn Layout(children: Children) -> impl IntoView {
     let viewer = Resource::new(|| (), |_| get_viewer());
     provide_context(ViewerResource(viewer));
     let live = provide_live();
+    let pending = pending_count(live);
     let location = use_location();
 
     view! {
@@ -41,7 +42,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <span class="brand-mark" aria-hidden="true">"⇄"</span>
                     "Hotswap"
                 </a>
-                <Suspense fallback=|| ()>
+                <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         let path = location.pathname.get_untracked();
                         match viewer.await {
@@ -52,7 +53,8 @@ pub fn Layout(children: Children) -> impl IntoView {
                             Ok(Some(viewer)) => {
                                 let after = viewer.last_event_id;
                                 Effect::new(move |_| live.start(after));
-                                view! { <SignedInBar viewer/> }.into_any()
+                                let pending = pending.await.unwrap_or(0);
+                                view! { <SignedInBar viewer pending/> }.into_any()
                             }
                             Ok(None) if !PUBLIC_PATHS.contains(&path.as_str()) => {
                                 view! { <SendTo target=format!("/login?next={path}")/> }.into_any()
@@ -60,7 +62,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                             _ => ().into_any(),
                         }
                     })}
-                </Suspense>
+                </Transition>
             </header>
             <main id="main" class="content">{children()}</main>
         </div>
@@ -68,14 +70,19 @@ pub fn Layout(children: Children) -> impl IntoView {
 }
 
 #[component]
-fn SignedInBar(viewer: Viewer) -> impl IntoView {
+fn SignedInBar(viewer: Viewer, pending: usize) -> impl IntoView {
     let is_admin = viewer.role == Role::Admin;
     view! {
         <nav class="mainnav" aria-label="Main">
             <A href="/" exact=true>"Dashboard"</A>
             <A href="/deployments">"Deployments"</A>
             <A href="/deploy">"Deploy"</A>
-            <A href="/approvals">"Approvals"</A>
+            <A href="/approvals">
+                "Approvals"
+                {(pending > 0).then(|| view! {
+                    <span class="nav-count" aria-label=format!("{pending} pending")>{pending}</span>
+                })}
+            </A>
             {is_admin.then(|| view! { <A href="/admin">"Admin"</A> })}
         </nav>
         <div class="usermenu">
@@ -153,4 +160,36 @@ fn TenantSwitcher(
         </ActionForm>
     }
     .into_any()
+}
+
+/// The number of pending approvals, for the navigation link; follows the
+/// live stream. Created by the layout (resources must exist before the
+/// suspense that reads them, for hydration to line up).
+fn pending_count(live: crate::live::Live) -> Resource<Result<usize, crate::error::AppError>> {
+    let changed = Memo::new(move |_| {
+        live.events.with(|events| {
+            events
+                .iter()
+                .rev()
+                .find(|e| {
+                    matches!(
+                        e.kind.as_str(),
+                        "approval_requested"
+                            | "approved"
+                            | "rejected"
+                            | "deployment_expired"
+                            | "deployment_cancelled"
+                    )
+                })
+                .map_or(0, |e| e.id)
+        })
+    });
+    Resource::new(
+        move || changed.get(),
+        |_| async move {
+            crate::api::approvals::list_approvals()
+                .await
+                .map(|page| page.items.len())
+        },
+    )
 }

@@ -26,3 +26,28 @@ pub struct FreezeInfo {
     /// In force right now.
     pub active: bool,
 }
+
+/// An Admin's change of an environment's approval policy, as the form sends it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PolicyChange {
+    pub environment: String,
+    pub requires_approval: bool,
+    pub required_approvals: String,
+    pub allow_self_approval: bool,
+    pub approval_timeout: String,
+}
+
+/// A new freeze window as the form sends it: a one-off range (`starts_at`,
+/// `ends_at`, RFC 3339) or a weekly one (`day`, `from`, `to`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewFreeze {
+    pub environment: String,
+    pub name: String,
+    /// `once` or `weekly`.
+    pub kind: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub day: String,
+    pub from: String,
+    pub to: String,
+}

@@ -10,7 +10,7 @@ use app::model::deployment::{
     ApprovalInbox, DeployPreview, DeployRequest, DeploymentFilter, DeploymentPage, DeploymentView,
     Requested,
 };
-use app::model::environment::EnvironmentSummary;
+use app::model::environment::{EnvironmentSummary, FreezeInfo, NewFreeze, PolicyChange};
 use app::model::module::{CreatedEnrollment, ModuleInfo, NodeInfo, VersionInfo};
 use app::model::role::{Action, Role};
 use app::model::session::{TenantChoice, Viewer};
@@ -311,6 +311,64 @@ impl app::services::AdminService for UiService {
         session_auth::switch_tenant(&session, auth, tenant_id)
             .await
             .map_err(|_| AppError::Unavailable)
+    }
+
+    async fn update_policy(&self, change: PolicyChange) -> Result<(), AppError> {
+        let (state, p) = acting(Action::ManageEnvironments).await?;
+        let required: i64 =
+            change
+                .required_approvals
+                .trim()
+                .parse()
+                .map_err(|_| AppError::Invalid {
+                    field: Some("required_approvals".into()),
+                    message: "a whole number from 1 to 10".into(),
+                })?;
+        let mut patch = serde_json::Map::new();
+        patch.insert("requires_approval".into(), change.requires_approval.into());
+        patch.insert("required_approvals".into(), required.into());
+        patch.insert(
+            "allow_self_approval".into(),
+            change.allow_self_approval.into(),
+        );
+        patch.insert(
+            "approval_timeout".into(),
+            change.approval_timeout.trim().to_string().into(),
+        );
+        Ok(
+            crate::services::environments::update(&state.db, &p, &change.environment, patch)
+                .await?,
+        )
+    }
+
+    async fn freeze_windows(&self) -> Result<Vec<FreezeInfo>, AppError> {
+        let (state, p) = acting(Action::Read).await?;
+        let mut all = Vec::new();
+        for env in state.read.environments(&p.tenant).await? {
+            all.extend(crate::services::freeze::list(&state.db, &p, &env.name).await?);
+        }
+        Ok(all)
+    }
+
+    async fn add_freeze_window(&self, new: NewFreeze) -> Result<FreezeInfo, AppError> {
+        let (state, p) = acting(Action::ManageEnvironments).await?;
+        let mut body = serde_json::Map::new();
+        body.insert("name".into(), new.name.into());
+        if new.kind == "weekly" {
+            body.insert(
+                "weekly".into(),
+                serde_json::json!({"day": new.day, "from": new.from, "to": new.to}),
+            );
+        } else {
+            body.insert("starts_at".into(), new.starts_at.into());
+            body.insert("ends_at".into(), new.ends_at.into());
+        }
+        Ok(crate::services::freeze::create(&state.db, &p, &new.environment, body).await?)
+    }
+
+    async fn remove_freeze_window(&self, environment: String, id: i64) -> Result<(), AppError> {
+        let (state, p) = acting(Action::ManageEnvironments).await?;
+        Ok(crate::services::freeze::delete(&state.db, &p, &environment, id).await?)
     }
 
     async fn create_enrollment_token(

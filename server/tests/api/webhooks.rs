@@ -14,8 +14,11 @@ use sha2::Sha256;
 use crate::fleet::{create_module, publish, start_fleet, tarball, wait_finished, FleetSpec};
 use crate::helpers::{post_json, spawn_app};
 
+/// One request the receiver got: event header, signature header, body.
+type Call = (String, String, Vec<u8>);
+
 #[derive(Clone, Default)]
-struct Received(Arc<Mutex<Vec<(String, String, Vec<u8>)>>>);
+struct Received(Arc<Mutex<Vec<Call>>>);
 
 /// A receiver that fails its first request with 500, then accepts.
 async fn receiver() -> (String, Received) {
