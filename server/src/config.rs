@@ -24,6 +24,7 @@
 //! | `HOTSWAP_NODE_TIMEOUT` | `15s` | a node silent this long is offline |
 //! | `HOTSWAP_STEP_TIMEOUT` | `10m` | a swap unanswered this long fails |
 //! | `HOTSWAP_APPROVAL_SWEEP_INTERVAL` | `5m` | how often overdue approval requests are expired |
+//! | `HOTSWAP_DEPLOY_RATE_LIMIT` | `10` | deployments one member may request per minute (429 beyond) |
 //!
 //! A value that does not parse stops the start with a message naming the variable.
 
@@ -219,6 +220,20 @@ impl Config {
         engine.node_timeout = duration("HOTSWAP_NODE_TIMEOUT", engine.node_timeout)?;
         engine.step_timeout = duration("HOTSWAP_STEP_TIMEOUT", engine.step_timeout)?;
         engine.approval_sweep = duration("HOTSWAP_APPROVAL_SWEEP_INTERVAL", engine.approval_sweep)?;
+        if let Some(text) = var("HOTSWAP_DEPLOY_RATE_LIMIT") {
+            engine.deploy_rate_per_minute = text
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| {
+                    invalid(
+                        "HOTSWAP_DEPLOY_RATE_LIMIT",
+                        &text,
+                        "expected a whole number, 1 or more",
+                    )
+                })?;
+        }
 
         Ok(Config {
             addr,

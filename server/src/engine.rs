@@ -35,6 +35,8 @@ pub struct EngineConfig {
     pub idle_poll: Duration,
     /// How often overdue approval requests are expired.
     pub approval_sweep: chrono::Duration,
+    /// Deployments one person (or token owner) may request per minute.
+    pub deploy_rate_per_minute: u32,
 }
 
 impl Default for EngineConfig {
@@ -46,6 +48,7 @@ impl Default for EngineConfig {
             step_timeout: chrono::Duration::minutes(10),
             idle_poll: Duration::from_millis(500),
             approval_sweep: chrono::Duration::minutes(5),
+            deploy_rate_per_minute: 10,
         }
     }
 }

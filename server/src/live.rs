@@ -32,11 +32,13 @@ const TICK: Duration = Duration::from_millis(100);
 /// Events a slow client may fall behind before it re-reads from the database.
 const BUFFER: usize = 4096;
 
-/// One committed event and the tenant it belongs to.
+/// One committed event, the tenant it belongs to, and its JSON (serialised
+/// once here rather than once per client).
 #[derive(Debug, Clone)]
 pub struct LiveEvent {
     pub tenant_id: i64,
     pub event: EventInfo,
+    pub json: Arc<str>,
 }
 
 #[derive(Clone)]
@@ -185,10 +187,14 @@ impl LiveHub {
     fn publish(&self, rows: Vec<events::Model>) {
         for row in rows {
             self.inner.cursor.fetch_max(row.id, Ordering::SeqCst);
+            let tenant_id = row.tenant_id;
+            let event = to_info(row);
+            let json: Arc<str> = serde_json::to_string(&event).unwrap_or_default().into();
             // No receivers is fine: nobody is watching.
             let _ = self.inner.sender.send(Arc::new(LiveEvent {
-                tenant_id: row.tenant_id,
-                event: to_info(row),
+                tenant_id,
+                event,
+                json,
             }));
         }
     }

@@ -13,6 +13,8 @@ pub struct EnvironmentSummary {
     pub nodes_total: u64,
     /// Blue-green: the pool serving traffic.
     pub active_pool: Option<String>,
+    /// The freeze window in force, in words, if any.
+    pub frozen: Option<String>,
 }
 
 /// A freeze window of an environment, as the admin page and the API show it.

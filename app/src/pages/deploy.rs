@@ -280,6 +280,7 @@ fn EnvironmentPicker(
                         <span class="choice-meta">{move || format!("runs {}", now())}</span>
                         <span class="choice-meta">{format!("{} of {} nodes online", e.nodes_online, e.nodes_total)}</span>
                         <span class="choice-meta">{approval}</span>
+                        <span class="choice-meta">{e.frozen.clone().unwrap_or_else(|| "not frozen".into())}</span>
                         <span class="choice-meta">{format!("default: {}", e.default_strategy)}</span>
                     </label>
                 }

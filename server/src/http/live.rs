@@ -139,7 +139,7 @@ async fn follow(
                     let wanted = live.tenant_id == tenant_id
                         && deployment_id.is_none_or(|d| live.event.deployment_id == Some(d));
                     if wanted && sent.first_time(live.event.id) {
-                        ok = send(&mut socket, &live.event).await;
+                        ok = socket.send(Message::Text(live.json.as_ref().into())).await.is_ok();
                     }
                 }
                 // Fell behind the buffer: read the gap from the database.

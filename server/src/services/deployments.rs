@@ -110,6 +110,7 @@ pub async fn create(
 ) -> Result<Created, ServiceError> {
     principal.require(Action::Deploy)?;
     let db = engine.db();
+    check_rate(engine, principal).await?;
     let r = resolve(db, &principal.tenant, &new).await?;
     let reason = new
         .override_freeze
@@ -171,6 +172,27 @@ pub async fn create(
         .await?;
     }
     Ok(created)
+}
+
+/// Deployment requests are limited per member (SPEC §8), counted from the
+/// table so every replica agrees.
+async fn check_rate(engine: &Engine, principal: &Principal) -> Result<(), ServiceError> {
+    let limit = engine.config().deploy_rate_per_minute as usize;
+    let since = Utc::now() - chrono::Duration::minutes(1);
+    let recent = deployments::Entity::find()
+        .filter(deployments::Column::RequestedBy.eq(principal.user_id))
+        .filter(deployments::Column::CreatedAt.gt(since))
+        .order_by_asc(deployments::Column::CreatedAt)
+        .all(engine.db())
+        .await?;
+    if recent.len() >= limit {
+        let oldest = recent.first().map_or(since, |d| d.created_at);
+        let wait = (oldest - since).num_seconds().clamp(1, 60) as u64;
+        return Err(ServiceError::TooManyAttempts {
+            retry_after_secs: wait,
+        });
+    }
+    Ok(())
 }
 
 /// What `create` would do with `new`, without doing it: the phases, and each

@@ -49,11 +49,22 @@ impl ReadModel {
             .into_tuple::<(i64, String)>()
             .all(&self.db)
             .await?;
+        let now = Utc::now();
+        let mut frozen = HashMap::new();
+        for e in &envs {
+            if let Some(window) = crate::services::freeze::in_force(&self.db, e.id, now).await? {
+                frozen.insert(
+                    e.id,
+                    format!("frozen: “{}” ({})", window.name, window.schedule),
+                );
+            }
+        }
         Ok(envs
             .into_iter()
             .map(|e| {
                 let here = nodes.iter().filter(|(env, _)| *env == e.id);
                 EnvironmentSummary {
+                    frozen: frozen.remove(&e.id),
                     nodes_total: here.clone().count() as u64,
                     nodes_online: here.filter(|(_, status)| status == "online").count() as u64,
                     default_strategy: summarize(&e.default_strategy),

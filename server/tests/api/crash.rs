@@ -15,12 +15,12 @@ use crate::helpers::{fresh_database_url, sign_in, ADMIN_PASSWORD};
 const LIMIT: Duration = Duration::from_secs(90);
 
 /// A `hotswap serve` process; killed (-9) when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    address: String,
+    pub(crate) address: String,
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -28,7 +28,7 @@ fn free_port() -> u16 {
 }
 
 impl Server {
-    async fn start(
+    pub(crate) async fn start(
         database_url: &str,
         port: u16,
         data: &std::path::Path,

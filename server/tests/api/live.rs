@@ -9,8 +9,9 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::crash::{free_port, Server};
 use crate::fleet::{create_module, publish, start_fleet, tarball, Fleet, FleetSpec};
-use crate::helpers::{fresh_database_url, post_json, spawn_app, spawn_app_on, TestApp};
+use crate::helpers::{fresh_database_url, post_json, sign_in, spawn_app, TestApp, ADMIN_PASSWORD};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -30,7 +31,11 @@ async fn token(app: &TestApp) -> String {
 }
 
 async fn connect(app: &TestApp, path: &str, token: &str) -> Socket {
-    let url = format!("{}{path}", app.address.replacen("http", "ws", 1));
+    connect_to(&app.address, path, token).await
+}
+
+async fn connect_to(address: &str, path: &str, token: &str) -> Socket {
+    let url = format!("{}{path}", address.replacen("http", "ws", 1));
     let mut request = url.into_client_request().expect("request");
     request.headers_mut().insert(
         "authorization",
@@ -213,13 +218,40 @@ async fn an_event_on_one_replica_reaches_a_client_of_another() {
         eprintln!("skipped: needs PostgreSQL (HOTSWAP_TEST_DATABASE_URL)");
         return;
     }
+    // Two `hotswap serve` processes on one database; only the first runs
+    // workers, so every roll-out event is written there.
     let data = tempfile::tempdir().expect("temp dir");
     let url = fresh_database_url(data.path()).await;
-    let first = spawn_app_on(data, url.clone()).await;
-    let second = spawn_app_on(tempfile::tempdir().expect("temp dir"), url).await;
-    let (_fleet, _files) = fleet_with_module(&first).await;
-    let token = token(&first).await;
-    let mut socket = connect(&second, "/api/v1/live", &token).await;
-    let id = request(&first).await;
-    until(&mut socket, id, "approval_requested").await;
+    let first = Server::start(&url, free_port(), data.path(), 2).await;
+    let second = Server::start(&url, free_port(), data.path(), 0).await;
+    let client = sign_in(&first.address, "admin", ADMIN_PASSWORD).await;
+    let _fleet = start_fleet(&client, &first.address, FleetSpec::new("dev", 1)).await;
+    let files = tempfile::tempdir().expect("temp dir");
+    create_module(&client, &first.address, "app").await;
+    let artifact = tarball(files.path(), "one", "exit 0\n");
+    publish(&client, &first.address, "app", "1.0.0", &artifact).await;
+    let response = post_json(
+        &client,
+        &format!("{}/api/v1/tokens", first.address),
+        json!({"name": "live"}),
+    )
+    .await;
+    let token = response.json::<Value>().await.expect("JSON")["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+
+    let mut socket = connect_to(&second.address, "/api/v1/live", &token).await;
+    let body = json!({"module": "app", "version": "1.0.0", "environment": "dev"});
+    let response = post_json(
+        &client,
+        &format!("{}/api/v1/deployments", first.address),
+        body,
+    )
+    .await;
+    let id = response.json::<Value>().await.expect("JSON")["id"]
+        .as_i64()
+        .expect("id");
+    let seen = until(&mut socket, id, "deployment_succeeded").await;
+    assert!(seen.iter().any(|e| e["kind"] == "node_swapped"), "{seen:?}");
 }

@@ -14,6 +14,7 @@ mod errors;
 mod first_run;
 mod freeze;
 mod health;
+mod limits;
 mod live;
 mod outage;
 mod pages;

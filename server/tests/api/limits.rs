@@ -1,0 +1,42 @@
+//! Deployment requests are limited per member: the eleventh in a minute is
+//! refused with 429 and a `Retry-After`, and nothing is created.
+
+use serde_json::{json, Value};
+
+use crate::fleet::{create_module, publish, start_fleet, tarball, FleetSpec};
+use crate::helpers::{post_json, spawn_app};
+
+#[tokio::test]
+async fn the_eleventh_deployment_in_a_minute_waits() {
+    let app = spawn_app().await;
+    let (client, address) = (&app.client, app.address.as_str());
+    let _fleet = start_fleet(client, address, FleetSpec::new("dev", 1)).await;
+    let files = tempfile::tempdir().expect("temp dir");
+    let artifact = tarball(files.path(), "one", "exit 0\n");
+    for i in 0..11 {
+        create_module(client, address, &format!("m{i}")).await;
+        publish(client, address, &format!("m{i}"), "1.0.0", &artifact).await;
+    }
+    for i in 0..10 {
+        let body = json!({"module": format!("m{i}"), "version": "1.0.0", "environment": "dev"});
+        let response = post_json(client, &app.url("/api/v1/deployments"), body).await;
+        assert_eq!(response.status(), 202, "deployment {i}");
+    }
+    let body = json!({"module": "m10", "version": "1.0.0", "environment": "dev"});
+    let response = post_json(client, &app.url("/api/v1/deployments"), body).await;
+    assert_eq!(response.status(), 429);
+    let retry: u64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=60).contains(&retry), "{retry}");
+    let page: Value = app
+        .get("/api/v1/deployments?module=m10")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(0));
+}
