@@ -127,13 +127,7 @@ fn ApprovalCard(
                 <dt>"Time left"</dt>
                 <dd>{time_left(approval.deadline, now)}</dd>
             </dl>
-            {(!approval.decisions.is_empty()).then(|| view! {
-                <ul class="decisions">
-                    {approval.decisions.iter().map(|d| view! {
-                        <li>{format!("{} by {}{}", d.decision, d.approver, d.comment.as_ref().map(|c| format!(": “{c}”")).unwrap_or_default())}</li>
-                    }).collect_view()}
-                </ul>
-            })}
+            <Decisions decisions=approval.decisions.clone()/>
             {if can_decide {
                 view! { <DecisionForm id title=form_title.clone() mine allow_self=approval.allow_self_approval decided/> }.into_any()
             } else {
@@ -141,6 +135,24 @@ fn ApprovalCard(
             }}
         </article>
     }
+}
+
+/// Who decided what, with their comments.
+#[component]
+pub fn Decisions(decisions: Vec<crate::model::deployment::ApprovalDecision>) -> impl IntoView {
+    (!decisions.is_empty()).then(|| {
+        view! {
+            <ul class="decisions">
+                {decisions
+                    .into_iter()
+                    .map(|d| {
+                        let comment = d.comment.map(|c| format!(": “{c}”")).unwrap_or_default();
+                        view! { <li>{format!("{} by {}{comment}", d.decision, d.approver)}</li> }
+                    })
+                    .collect_view()}
+            </ul>
+        }
+    })
 }
 
 /// Approve or reject one deployment, with a comment (required to reject).

@@ -17,7 +17,7 @@ use crate::model::deployment::{
 use crate::model::role::Action;
 use crate::model::session::Viewer;
 use crate::model::time::duration;
-use crate::pages::approvals::{headline, time_left, DecisionForm};
+use crate::pages::approvals::{headline, time_left, DecisionForm, Decisions};
 
 /// `/deployments/{id}`: where a roll-out stands, live — phase timeline, node
 /// grid, canary charts against their thresholds, event log, and the actions
@@ -379,13 +379,7 @@ fn ApprovalPanel(
                 {format!("{} of {} approval(s)", approval.approved(), approval.required)}
                 {pending.then(|| format!(" · {}", time_left(approval.deadline, now)))}
             </p>
-            {(!approval.decisions.is_empty()).then(|| view! {
-                <ul class="decisions">
-                    {approval.decisions.iter().map(|d| view! {
-                        <li>{format!("{} by {}{}", d.decision, d.approver, d.comment.as_ref().map(|c| format!(": “{c}”")).unwrap_or_default())}</li>
-                    }).collect_view()}
-                </ul>
-            })}
+            <Decisions decisions=approval.decisions.clone()/>
             {can_decide.then(|| view! {
                 <DecisionForm
                     id=detail.summary.id

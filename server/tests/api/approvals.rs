@@ -48,22 +48,6 @@ async fn decide(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn patch(app: &TestApp, body: Value) {
-    let response = app
-        .client
-        .patch(app.url("/api/v1/environments/production"))
-        .json(&body)
-        .send()
-        .await
-        .expect("patch");
-    assert_eq!(
-        response.status(),
-        200,
-        "{}",
-        response.text().await.unwrap_or_default()
-    );
-}
-
 async fn metric(app: &TestApp, line_start: &str) -> String {
     let text = app.get("/metrics").await.text().await.expect("metrics");
     text.lines()
@@ -195,7 +179,8 @@ async fn a_production_roll_out_waits_for_another_admin_and_then_runs() {
 async fn two_approvals_need_two_people_and_a_rejection_says_why() {
     let app = spawn_app().await;
     let (_fleet, _files) = production_fleet(&app, 1).await;
-    patch(&app, json!({"required_approvals": 2})).await;
+    app.patch_environment("production", json!({"required_approvals": 2}))
+        .await;
     app.add_member("alice", "admin").await;
     app.add_member("bob", "admin").await;
     let alice = app.member_client("alice").await;
@@ -259,7 +244,8 @@ async fn two_approvals_need_two_people_and_a_rejection_says_why() {
 async fn an_undecided_request_expires_and_self_approval_is_a_policy() {
     let app = spawn_app().await;
     let (_fleet, _files) = production_fleet(&app, 1).await;
-    patch(&app, json!({"approval_timeout": "1s"})).await;
+    app.patch_environment("production", json!({"approval_timeout": "1s"}))
+        .await;
     let id = deploy(&app.client, &app.address, release("1.0.0")).await;
     wait_for(&app.client, &app.address, id, "expiry", |d| {
         d["status"] == "expired"
@@ -286,8 +272,8 @@ async fn an_undecided_request_expires_and_self_approval_is_a_policy() {
         "hotswap_approvals_total{decision=\"expired\"} 1"
     );
 
-    patch(
-        &app,
+    app.patch_environment(
+        "production",
         json!({"approval_timeout": "1h", "allow_self_approval": true}),
     )
     .await;

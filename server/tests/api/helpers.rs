@@ -206,6 +206,23 @@ impl TestApp {
         body["id"].as_i64().expect("id")
     }
 
+    /// Changes an environment's settings as the admin; the change must succeed.
+    pub async fn patch_environment(&self, name: &str, body: serde_json::Value) {
+        let response = self
+            .client
+            .patch(self.url(&format!("/api/v1/environments/{name}")))
+            .json(&body)
+            .send()
+            .await
+            .expect("patch");
+        assert_eq!(
+            response.status(),
+            200,
+            "{}",
+            response.text().await.unwrap_or_default()
+        );
+    }
+
     /// A signed-in client for a member added with [`TestApp::add_member`].
     pub async fn member_client(&self, username: &str) -> reqwest::Client {
         sign_in(&self.address, username, MEMBER_PASSWORD).await

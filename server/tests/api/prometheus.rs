@@ -132,10 +132,9 @@ async fn prometheus_analysis_rolls_back_a_bad_canary_and_passes_a_good_one() {
         .collect();
     let prometheus = start_prometheus(serve_fleet_metrics(targets).await).await;
     let selector = r#"{module="{{module}}",version="{{version}}",node=~"{{node}}"}"#;
-    let response = app
-        .client
-        .patch(app.url("/api/v1/environments/production"))
-        .json(&json!({"requires_approval": false, "analysis": {
+    app.patch_environment(
+        "production",
+        json!({"requires_approval": false, "analysis": {
             "provider": "prometheus",
             "url": prometheus.url,
             "interval": "1s",
@@ -143,16 +142,9 @@ async fn prometheus_analysis_rolls_back_a_bad_canary_and_passes_a_good_one() {
             "requests_query": format!("sum(app_requests_window{selector})"),
             "error_rate_query": format!("max(app_error_ratio{selector})"),
             "p95_query": format!("max(app_latency_p95_ms{selector})"),
-        }}))
-        .send()
-        .await
-        .expect("patch");
-    assert_eq!(
-        response.status(),
-        200,
-        "{}",
-        response.text().await.unwrap_or_default()
-    );
+        }}),
+    )
+    .await;
 
     let files = tempfile::tempdir().expect("temp dir");
     create_module(client, address, "app").await;

@@ -414,28 +414,11 @@ async fn rolling_goes_batch_by_batch_and_rolls_back_when_a_batch_fails() {
     assert!(kinds(&events(client, address, id).await).contains(&"node_rolled_back".to_string()));
 }
 
-async fn patch_environment(app: &crate::helpers::TestApp, name: &str, body: Value) {
-    let response = app
-        .client
-        .patch(app.url(&format!("/api/v1/environments/{name}")))
-        .json(&body)
-        .send()
-        .await
-        .expect("patch");
-    assert_eq!(
-        response.status(),
-        200,
-        "{}",
-        response.text().await.unwrap_or_default()
-    );
-}
-
 #[tokio::test]
 async fn a_canary_that_breaches_its_threshold_rolls_back_by_itself() {
     let app = spawn_app().await;
     let (client, address) = (&app.client, app.address.as_str());
-    patch_environment(
-        &app,
+    app.patch_environment(
         "production",
         json!({"requires_approval": false, "analysis": {"interval": "1s", "min_samples": 3}}),
     )
@@ -523,8 +506,7 @@ async fn a_canary_that_breaches_its_threshold_rolls_back_by_itself() {
 async fn operators_pause_resume_promote_and_abort() {
     let app = spawn_app().await;
     let (client, address) = (&app.client, app.address.as_str());
-    patch_environment(
-        &app,
+    app.patch_environment(
         "production",
         json!({"requires_approval": false, "analysis": {"interval": "1s", "min_samples": 1}}),
     )
@@ -612,9 +594,7 @@ async fn blue_green_deploys_to_the_idle_pool_and_switches_traffic() {
     let (client, address) = (&app.client, app.address.as_str());
     let files = tempfile::tempdir().expect("temp dir");
     let switched = files.path().join("active-pool");
-    patch_environment(
-        &app,
-        "staging",
+    app.patch_environment("staging",
         json!({"requires_approval": false, "switch_hook": {"command": format!("echo $HOTSWAP_ACTIVE_POOL > {}", switched.display())}}),
     )
     .await;
@@ -676,12 +656,8 @@ async fn blue_green_deploys_to_the_idle_pool_and_switches_traffic() {
     );
 
     // A failing switch hook rolls the idle pool back and leaves traffic where it was.
-    patch_environment(
-        &app,
-        "staging",
-        json!({"switch_hook": {"command": "exit 7"}}),
-    )
-    .await;
+    app.patch_environment("staging", json!({"switch_hook": {"command": "exit 7"}}))
+        .await;
     let id = deploy(
         client,
         address,
@@ -825,8 +801,7 @@ async fn a_blue_green_switch_can_call_a_webhook() {
                 .await;
         }
     });
-    patch_environment(
-        &app,
+    app.patch_environment(
         "staging",
         json!({"requires_approval": false, "switch_hook": {"webhook": hook}}),
     )
