@@ -8,3 +8,4 @@ pub mod environments;
 pub mod modules;
 pub mod nodes;
 pub mod session;
+pub mod webhooks;

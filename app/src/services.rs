@@ -8,7 +8,8 @@ use leptos::prelude::use_context;
 
 use crate::error::AppError;
 use crate::model::admin::{
-    AddedMember, AuditPage, AuditQuery, CreatedToken, Member, NewMember, TokenInfo,
+    AddedMember, AuditPage, AuditQuery, CreatedToken, DeliveryInfo, Member, NewMember, TokenInfo,
+    WebhookInfo,
 };
 use crate::model::dashboard::Dashboard;
 use crate::model::deployment::{
@@ -80,6 +81,16 @@ pub trait AdminService: Send + Sync {
     async fn create_tenant(&self, slug: String, name: String) -> Result<TenantChoice, AppError>;
     async fn switch_tenant(&self, slug: String) -> Result<(), AppError>;
     async fn update_policy(&self, change: PolicyChange) -> Result<(), AppError>;
+    async fn webhooks(&self) -> Result<Vec<WebhookInfo>, AppError>;
+    /// `events`: the subscribed event names (none: all of them).
+    async fn create_webhook(
+        &self,
+        url: String,
+        format: String,
+        events: Vec<String>,
+    ) -> Result<WebhookInfo, AppError>;
+    async fn delete_webhook(&self, id: i64) -> Result<(), AppError>;
+    async fn deliveries(&self, id: i64) -> Result<Vec<DeliveryInfo>, AppError>;
     /// Every freeze window of the tenant, environment by environment.
     async fn freeze_windows(&self) -> Result<Vec<FreezeInfo>, AppError>;
     async fn add_freeze_window(&self, new: NewFreeze) -> Result<FreezeInfo, AppError>;

@@ -1,3 +1,6 @@
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect, test, type Page } from '@playwright/test';
 import { FLAKY, HEALTHY, Lab } from './lab';
 
@@ -250,4 +253,44 @@ test('an admin sets a policy and a freeze in the browser; the wizard names the f
   await expect(page).toHaveURL(/\/deployments\/\d+$/);
   await expect(badge(page)).toHaveText('pending approval');
   await expect(page.getByRole('row').filter({ hasText: 'freeze_overridden' })).toContainText('the outage fix cannot wait');
+});
+
+test('an admin adds a webhook in the browser; a receiver gets signed events and the log shows them', async ({ browser, baseURL }) => {
+  const received: { event: string; signature: string; body: string }[] = [];
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      received.push({ event: String(req.headers['x-hotswap-event']), signature: String(req.headers['x-hotswap-signature']), body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done));
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  try {
+    lab = await Lab.open(browser, baseURL!, 'webhook');
+    await lab.startAgents('dev', 1);
+    await lab.publish('1.0.0', HEALTHY);
+    const page = lab.admin;
+    await page.goto('/admin');
+    await expect(page.locator('[data-hydrated="true"]')).toBeAttached();
+    const panel = page.getByRole('region', { name: 'Webhooks' });
+    await panel.getByLabel('URL').fill(url);
+    await panel.getByLabel('pending').uncheck();
+    await panel.getByRole('button', { name: 'Add webhook' }).click();
+    const secret = (await panel.getByRole('status').locator('code.secret').textContent())?.trim() ?? '';
+    expect(secret).toMatch(/^whsec_/);
+    await expect(panel.getByRole('row', { name: url })).toContainText('approved, rejected, expired, succeeded, failed, rolled_back');
+
+    const { id } = await lab.call('POST', '/api/v1/deployments', { module: 'app', version: '1.0.0', environment: 'dev' }, 202);
+    await expect.poll(() => received.map((r) => r.event), { timeout: 30_000 }).toContain('succeeded');
+    const delivery = received.find((r) => r.event === 'succeeded')!;
+    expect(delivery.signature).toBe(`sha256=${createHmac('sha256', secret).update(delivery.body).digest('hex')}`);
+    expect(JSON.parse(delivery.body).deployment.id).toBe(id);
+
+    await panel.getByRole('button', { name: 'Deliveries' }).click();
+    await expect(panel.getByRole('table', { name: 'Deliveries, newest first' }).getByRole('row').filter({ hasText: 'succeeded' })).toContainText('delivered');
+  } finally {
+    receiver.close();
+  }
 });

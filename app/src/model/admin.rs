@@ -83,3 +83,33 @@ pub struct AuditQuery {
     pub outcome: Option<String>,
     pub cursor: Option<i64>,
 }
+
+/// An outgoing webhook of the tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookInfo {
+    pub id: i64,
+    pub url: String,
+    pub events: Vec<String>,
+    pub format: String,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+    /// Shown once, when the webhook is created: receivers verify with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// One delivery of one event to a webhook, with how its attempts went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryInfo {
+    pub id: i64,
+    pub event: String,
+    pub event_id: i64,
+    /// `pending`, `delivered`, `failed`.
+    pub status: String,
+    pub attempts: i32,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}

@@ -1,4 +1,4 @@
-//! `/admin`: members and roles, API tokens, tenants, environments, nodes, audit log.
+//! `/admin`: members and roles, API tokens, tenants, environments, webhooks, nodes, audit log.
 
 mod audit;
 mod environments;
@@ -6,6 +6,7 @@ mod members;
 mod nodes;
 mod tenants;
 mod tokens;
+mod webhooks;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -31,6 +32,7 @@ pub fn AdminPage() -> impl IntoView {
                         <tokens::TokensPanel/>
                         <tenants::TenantsPanel viewer=v/>
                         <environments::EnvironmentsPanel/>
+                        <webhooks::WebhooksPanel/>
                         <nodes::NodesPanel/>
                         <audit::AuditPanel/>
                     }

@@ -3,7 +3,8 @@
 
 use app::error::AppError;
 use app::model::admin::{
-    AddedMember, AuditPage, AuditQuery, CreatedToken, Member, NewMember, TokenInfo,
+    AddedMember, AuditPage, AuditQuery, CreatedToken, DeliveryInfo, Member, NewMember, TokenInfo,
+    WebhookInfo,
 };
 use app::model::dashboard::Dashboard;
 use app::model::deployment::{
@@ -339,6 +340,36 @@ impl app::services::AdminService for UiService {
             crate::services::environments::update(&state.db, &p, &change.environment, patch)
                 .await?,
         )
+    }
+
+    async fn webhooks(&self) -> Result<Vec<WebhookInfo>, AppError> {
+        let (state, p) = acting(Action::ManageEnvironments).await?;
+        Ok(crate::services::webhooks::list(&state.db, &p).await?)
+    }
+
+    async fn create_webhook(
+        &self,
+        url: String,
+        format: String,
+        events: Vec<String>,
+    ) -> Result<WebhookInfo, AppError> {
+        let (state, p) = acting(Action::ManageEnvironments).await?;
+        let new = crate::services::webhooks::NewWebhook {
+            url,
+            events: (!events.is_empty()).then_some(events),
+            format: Some(format).filter(|f| !f.is_empty()),
+        };
+        Ok(crate::services::webhooks::create(&state.db, &p, new).await?)
+    }
+
+    async fn delete_webhook(&self, id: i64) -> Result<(), AppError> {
+        let (state, p) = acting(Action::ManageEnvironments).await?;
+        Ok(crate::services::webhooks::delete(&state.db, &p, id).await?)
+    }
+
+    async fn deliveries(&self, id: i64) -> Result<Vec<DeliveryInfo>, AppError> {
+        let (state, p) = acting(Action::ManageEnvironments).await?;
+        Ok(crate::services::webhooks::deliveries(&state.db, &p, id).await?)
     }
 
     async fn freeze_windows(&self) -> Result<Vec<FreezeInfo>, AppError> {

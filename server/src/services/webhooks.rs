@@ -6,6 +6,7 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
+use app::model::admin::{DeliveryInfo, WebhookInfo};
 use app::model::role::Action;
 use chrono::Utc;
 use rand::RngCore;
@@ -13,7 +14,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -34,33 +35,6 @@ const POLL: Duration = Duration::from_millis(500);
 /// A claimed delivery is someone else's to retry after this long.
 const CLAIM_SECS: i64 = 30;
 const TIMEOUT: Duration = Duration::from_secs(10);
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WebhookInfo {
-    pub id: i64,
-    pub url: String,
-    pub events: Vec<String>,
-    pub format: String,
-    pub enabled: bool,
-    pub created_at: chrono::DateTime<Utc>,
-    /// Shown once, when the webhook is created: receivers verify with it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DeliveryInfo {
-    pub id: i64,
-    pub event: String,
-    pub event_id: i64,
-    pub status: String,
-    pub attempts: i32,
-    pub last_status: Option<i32>,
-    pub last_error: Option<String>,
-    pub next_attempt_at: chrono::DateTime<Utc>,
-    pub created_at: chrono::DateTime<Utc>,
-    pub delivered_at: Option<chrono::DateTime<Utc>>,
-}
 
 fn info(row: webhooks::Model, secret: Option<String>) -> WebhookInfo {
     WebhookInfo {

@@ -5,7 +5,9 @@ use axum::Json;
 
 use crate::http::error::{ApiError, ApiResult};
 use crate::services::principal::Principal;
-use crate::services::webhooks::{self, DeliveryInfo, NewWebhook, WebhookInfo};
+use app::model::admin::{DeliveryInfo, WebhookInfo};
+
+use crate::services::webhooks::{self, NewWebhook};
 use crate::state::AppState;
 
 fn webhook_id(id: Result<Path<i64>, PathRejection>) -> ApiResult<i64> {
