@@ -159,7 +159,7 @@ pub fn WebhooksPanel() -> impl IntoView {
             {move || form_error(result.get()).map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
             {move || result.get().and_then(Result::ok).map(|created| view! {
                 <div class="notice" role="status">
-                    {format!("Added. Receivers check X-Hotswap-Signature with this secret; copy it now, it is not shown again: ")}
+                    "Added. Receivers check X-Hotswap-Signature with this secret; copy it now, it is not shown again: "
                     <code class="secret">{created.secret.unwrap_or_default()}</code>
                 </div>
             })}
