@@ -53,6 +53,8 @@ test('a deployer runs the wizard for a canary to production; another admin appro
   const url = new URL(deployer.url()).pathname;
   await expect(badge(deployer)).toHaveText('pending approval');
   await expect(deployer.getByText('live', { exact: true })).toBeVisible();
+  await expect(deployer.getByText('Not started: the plan it follows if it starts now.')).toBeVisible();
+  await expect(deployer.getByRole('list', { name: 'Phase timeline' }).getByRole('listitem')).toHaveCount(2);
 
   // The admin decides from the inbox.
   const admin = lab.admin;

@@ -166,7 +166,12 @@ fn Timeline(detail: DeploymentDetail, reached: Option<i64>) -> impl IntoView {
         };
         return view! { <p class="subtle">{text}</p> }.into_any();
     }
+    let planned_only = matches!(
+        detail.summary.status,
+        DeploymentStatus::PendingApproval | DeploymentStatus::Queued
+    );
     view! {
+        {planned_only.then(|| view! { <p class="subtle">"Not started: the plan it follows if it starts now."</p> })}
         <ol class="timeline" aria-label="Phase timeline">
             {detail
                 .phases

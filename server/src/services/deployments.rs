@@ -599,7 +599,24 @@ pub async fn detail(
 ) -> Result<DeploymentDetail, ServiceError> {
     let dep = find(db, tenant, id).await?;
     let summary = read.deployment(tenant, id).await?;
-    let plan: Option<Plan> = serde_json::from_value(dep.plan.clone()).ok();
+    let mut plan: Option<Plan> = serde_json::from_value(dep.plan.clone()).ok();
+    // Not started yet (waiting for approval, or queued): show the plan it
+    // would follow if it started now, so an approver sees what they approve.
+    let waiting = matches!(
+        DeploymentStatus::parse(&dep.status),
+        Some(DeploymentStatus::PendingApproval | DeploymentStatus::Queued)
+    );
+    if waiting {
+        if let (Ok(strategy), Some(env)) = (
+            Strategy::parse(&dep.strategy),
+            environments::Entity::find_by_id(dep.environment_id)
+                .one(db)
+                .await?,
+        ) {
+            let targets = crate::engine::advance::plan_targets(db, env.id).await?;
+            plan = crate::domain::plan::plan(&strategy, &targets, env.active_pool.as_deref()).ok();
+        }
+    }
     let env_nodes = nodes::Entity::find()
         .filter(nodes::Column::EnvironmentId.eq(dep.environment_id))
         .order_by_asc(nodes::Column::Id)
@@ -620,7 +637,9 @@ pub async fn detail(
                 .enumerate()
                 .map(|(i, phase)| {
                     let i = i as i32;
-                    let state = if finished && dep.status == "succeeded" || i < dep.current_phase {
+                    let state = if waiting {
+                        "pending"
+                    } else if finished && dep.status == "succeeded" || i < dep.current_phase {
                         "done"
                     } else if i == dep.current_phase && !finished {
                         "active"

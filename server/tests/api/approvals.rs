@@ -68,6 +68,15 @@ async fn a_production_roll_out_waits_for_another_admin_and_then_runs() {
     assert_eq!(created["status"], "pending_approval", "{created}");
     let id = created["id"].as_i64().expect("id");
 
+    // An approver sees what it would do: the plan if it started now.
+    let waiting = crate::fleet::detail(client, address, id).await;
+    assert_eq!(
+        waiting["phases"].as_array().map(Vec::len),
+        Some(1),
+        "{waiting}"
+    );
+    assert_eq!(waiting["phases"][0]["nodes"], 2, "{waiting}");
+
     // The slot is held while it waits; other environments are not blocked.
     let second = post_json(client, &app.url("/api/v1/deployments"), release("2.0.0")).await;
     assert_eq!(second.status(), 409);
