@@ -35,6 +35,15 @@ impl LiveStatus {
     }
 }
 
+/// Events that change which approval requests are pending.
+pub const APPROVAL_EVENTS: &[&str] = &[
+    "approval_requested",
+    "approved",
+    "rejected",
+    "deployment_expired",
+    "deployment_cancelled",
+];
+
 #[derive(Clone, Copy)]
 pub struct Live {
     pub status: RwSignal<LiveStatus>,
@@ -52,6 +61,17 @@ impl Live {
                 .iter()
                 .rev()
                 .find(|e| deployment.is_none() || e.deployment_id == deployment)
+                .map_or(0, |e| e.id)
+        })
+    }
+
+    /// Changes whenever an event of one of `kinds` arrives.
+    pub fn newest_of(&self, kinds: &[&str]) -> i64 {
+        self.events.with(|events| {
+            events
+                .iter()
+                .rev()
+                .find(|e| kinds.contains(&e.kind.as_str()))
                 .map_or(0, |e| e.id)
         })
     }

@@ -35,6 +35,8 @@ pub trait ReadService: Send + Sync {
     async fn modules(&self) -> Result<Vec<ModuleInfo>, AppError>;
     async fn versions(&self, module: String) -> Result<Vec<VersionInfo>, AppError>;
     async fn approvals(&self) -> Result<ApprovalInbox, AppError>;
+    /// How many approval requests are pending, for the navigation.
+    async fn pending_approvals(&self) -> Result<u64, AppError>;
 }
 
 /// Acting on deployments: decisions and operator actions.

@@ -149,7 +149,7 @@ impl LiveHub {
     /// SQLite: a cursor over the event table, woken by writers.
     async fn follow(self) {
         self.inner.cursor.store(
-            latest_id(&self.inner.db).await.unwrap_or(0),
+            newest_id(&self.inner.db, None).await.unwrap_or(0),
             Ordering::SeqCst,
         );
         loop {
@@ -226,14 +226,6 @@ pub async fn announce(db: &impl ConnectionTrait, id: i64) -> Result<(), ServiceE
     Ok(())
 }
 
-async fn latest_id(db: &DatabaseConnection) -> Result<i64, ServiceError> {
-    Ok(events::Entity::find()
-        .order_by_desc(events::Column::Id)
-        .one(db)
-        .await?
-        .map_or(0, |e| e.id))
-}
-
 /// The events a client missed: the tenant's (or one deployment's) after `after`.
 pub async fn missed(
     db: &DatabaseConnection,
@@ -258,10 +250,17 @@ pub async fn missed(
         .collect())
 }
 
-/// The tenant's newest event id: where a page that was just rendered resumes.
-pub async fn newest_id(db: &DatabaseConnection, tenant_id: i64) -> Result<i64, ServiceError> {
-    Ok(events::Entity::find()
-        .filter(events::Column::TenantId.eq(tenant_id))
+/// The newest event id, of one tenant (where a page that was just rendered
+/// resumes) or of all (where the fan-out starts).
+pub async fn newest_id(
+    db: &DatabaseConnection,
+    tenant_id: Option<i64>,
+) -> Result<i64, ServiceError> {
+    let mut query = events::Entity::find();
+    if let Some(tenant_id) = tenant_id {
+        query = query.filter(events::Column::TenantId.eq(tenant_id));
+    }
+    Ok(query
         .order_by_desc(events::Column::Id)
         .one(db)
         .await?

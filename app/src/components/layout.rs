@@ -70,7 +70,7 @@ pub fn Layout(children: Children) -> impl IntoView {
 }
 
 #[component]
-fn SignedInBar(viewer: Viewer, pending: usize) -> impl IntoView {
+fn SignedInBar(viewer: Viewer, pending: u64) -> impl IntoView {
     let is_admin = viewer.role == Role::Admin;
     view! {
         <nav class="mainnav" aria-label="Main">
@@ -165,31 +165,10 @@ fn TenantSwitcher(
 /// The number of pending approvals, for the navigation link; follows the
 /// live stream. Created by the layout (resources must exist before the
 /// suspense that reads them, for hydration to line up).
-fn pending_count(live: crate::live::Live) -> Resource<Result<usize, crate::error::AppError>> {
-    let changed = Memo::new(move |_| {
-        live.events.with(|events| {
-            events
-                .iter()
-                .rev()
-                .find(|e| {
-                    matches!(
-                        e.kind.as_str(),
-                        "approval_requested"
-                            | "approved"
-                            | "rejected"
-                            | "deployment_expired"
-                            | "deployment_cancelled"
-                    )
-                })
-                .map_or(0, |e| e.id)
-        })
-    });
+fn pending_count(live: crate::live::Live) -> Resource<Result<u64, crate::error::AppError>> {
+    let changed = Memo::new(move |_| live.newest_of(crate::live::APPROVAL_EVENTS));
     Resource::new(
         move || changed.get(),
-        |_| async move {
-            crate::api::approvals::list_approvals()
-                .await
-                .map(|page| page.items.len())
-        },
+        |_| crate::api::approvals::count_pending_approvals(),
     )
 }

@@ -6,19 +6,10 @@ use crate::components::confirm::ConfirmButton;
 use crate::components::empty_state::EmptyState;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::layout::use_viewer;
-use crate::live::use_live;
+use crate::live::{use_live, APPROVAL_EVENTS};
 use crate::model::deployment::{ApprovalRequest, DeploymentSummary};
 use crate::model::role::{Action, Role};
 use crate::model::time::duration;
-
-/// Events that change what the inbox lists.
-const INBOX_EVENTS: &[&str] = &[
-    "approval_requested",
-    "approved",
-    "rejected",
-    "deployment_expired",
-    "deployment_cancelled",
-];
 
 /// `/approvals`: the requests waiting for a decision, the most urgent first;
 /// Admins approve or reject each with a comment. Updates live.
@@ -26,17 +17,7 @@ const INBOX_EVENTS: &[&str] = &[
 pub fn ApprovalsPage() -> impl IntoView {
     let decided = RwSignal::new(0u32);
     let live = use_live();
-    let changed = Memo::new(move |_| {
-        live.map_or(0, |l| {
-            l.events.with(|events| {
-                events
-                    .iter()
-                    .rev()
-                    .find(|e| INBOX_EVENTS.contains(&e.kind.as_str()))
-                    .map_or(0, |e| e.id)
-            })
-        })
-    });
+    let changed = Memo::new(move |_| live.map_or(0, |l| l.newest_of(APPROVAL_EVENTS)));
     let inbox = Resource::new(move || (changed.get(), decided.get()), |_| list_approvals());
     let viewer = use_viewer();
     view! {

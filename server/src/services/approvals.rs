@@ -10,8 +10,8 @@ use app::model::deployment::{
 use app::model::role::Action;
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -325,6 +325,18 @@ async fn states(
         }
     }
     Ok(out)
+}
+
+/// How many requests of the tenant wait for a decision.
+pub async fn pending_count(
+    db: &DatabaseConnection,
+    principal: &Principal,
+) -> Result<u64, ServiceError> {
+    principal.require(Action::Read)?;
+    Ok(scoped::<deployments::Entity>(&principal.tenant)
+        .filter(deployments::Column::Status.eq(DeploymentStatus::PendingApproval.as_str()))
+        .count(db)
+        .await?)
 }
 
 /// The tenant's pending requests, the most urgent first.

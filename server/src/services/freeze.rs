@@ -1,6 +1,8 @@
 //! Freeze windows per environment: a deployment requested inside one is
 //! refused, naming the window, unless an Admin breaks the glass with a reason.
 
+use std::collections::HashMap;
+
 use app::model::environment::FreezeInfo;
 use app::model::role::Action;
 use chrono::{DateTime, Utc};
@@ -78,6 +80,32 @@ pub async fn list(
         .collect())
 }
 
+/// Every window of the tenant, environment by environment.
+pub async fn list_all(
+    db: &DatabaseConnection,
+    principal: &Principal,
+) -> Result<Vec<FreezeInfo>, ServiceError> {
+    principal.require(Action::Read)?;
+    let envs: HashMap<i64, environments::Model> = scoped::<environments::Entity>(&principal.tenant)
+        .order_by_asc(environments::Column::Position)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
+    let now = Utc::now();
+    let mut rows: Vec<freeze_windows::Model> = freeze_windows::Entity::find()
+        .filter(freeze_windows::Column::TenantId.eq(principal.tenant.id))
+        .order_by_asc(freeze_windows::Column::Id)
+        .all(db)
+        .await?;
+    rows.sort_by_key(|w| (envs.get(&w.environment_id).map(|e| e.position), w.id));
+    Ok(rows
+        .iter()
+        .filter_map(|row| Some(info(row, &envs.get(&row.environment_id)?.name, now)))
+        .collect())
+}
+
 /// `body`: `{name, starts_at, ends_at}` or `{name, weekly: {day, from, to}}`.
 pub async fn create(
     db: &DatabaseConnection,
@@ -144,17 +172,41 @@ pub async fn in_force(
     environment_id: i64,
     now: DateTime<Utc>,
 ) -> Result<Option<InForce>, ServiceError> {
-    Ok(freeze_windows::Entity::find()
+    let rows = freeze_windows::Entity::find()
         .filter(freeze_windows::Column::EnvironmentId.eq(environment_id))
         .order_by_asc(freeze_windows::Column::Id)
         .all(db)
-        .await?
-        .into_iter()
-        .find_map(|row| {
-            let schedule = schedule_of(&row)?;
-            schedule.covers(now).then(|| InForce {
+        .await?;
+    Ok(in_force_among(rows, now).remove(&environment_id))
+}
+
+/// For every environment of the tenant with a window in force at `now`, the
+/// first such window: one query for a whole page of environments.
+pub async fn in_force_by_environment(
+    db: &DatabaseConnection,
+    tenant_id: i64,
+    now: DateTime<Utc>,
+) -> Result<HashMap<i64, InForce>, ServiceError> {
+    let rows = freeze_windows::Entity::find()
+        .filter(freeze_windows::Column::TenantId.eq(tenant_id))
+        .order_by_asc(freeze_windows::Column::Id)
+        .all(db)
+        .await?;
+    Ok(in_force_among(rows, now))
+}
+
+fn in_force_among(rows: Vec<freeze_windows::Model>, now: DateTime<Utc>) -> HashMap<i64, InForce> {
+    let mut found = HashMap::new();
+    for row in rows {
+        let Some(schedule) = schedule_of(&row) else {
+            continue;
+        };
+        if schedule.covers(now) {
+            found.entry(row.environment_id).or_insert(InForce {
                 name: row.name,
                 schedule: schedule.describe(),
-            })
-        }))
+            });
+        }
+    }
+    found
 }

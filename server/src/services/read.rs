@@ -49,22 +49,17 @@ impl ReadModel {
             .into_tuple::<(i64, String)>()
             .all(&self.db)
             .await?;
-        let now = Utc::now();
-        let mut frozen = HashMap::new();
-        for e in &envs {
-            if let Some(window) = crate::services::freeze::in_force(&self.db, e.id, now).await? {
-                frozen.insert(
-                    e.id,
-                    format!("frozen: “{}” ({})", window.name, window.schedule),
-                );
-            }
-        }
+        let mut frozen =
+            crate::services::freeze::in_force_by_environment(&self.db, tenant.id, Utc::now())
+                .await?;
         Ok(envs
             .into_iter()
             .map(|e| {
                 let here = nodes.iter().filter(|(env, _)| *env == e.id);
                 EnvironmentSummary {
-                    frozen: frozen.remove(&e.id),
+                    frozen: frozen
+                        .remove(&e.id)
+                        .map(|w| format!("frozen: “{}” ({})", w.name, w.schedule)),
                     nodes_total: here.clone().count() as u64,
                     nodes_online: here.filter(|(_, status)| status == "online").count() as u64,
                     default_strategy: summarize(&e.default_strategy),

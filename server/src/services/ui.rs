@@ -79,7 +79,7 @@ impl app::services::ReadService for UiService {
             })
             .collect();
         Ok(Some(Viewer {
-            last_event_id: crate::live::newest_id(&state.db, p.tenant.id).await?,
+            last_event_id: crate::live::newest_id(&state.db, Some(p.tenant.id)).await?,
             must_change_password: users::must_change_password(&state.db, p.user_id).await?,
             username: p.username,
             tenant: p.tenant.slug,
@@ -135,6 +135,11 @@ impl app::services::ReadService for UiService {
     async fn approvals(&self) -> Result<ApprovalInbox, AppError> {
         let (state, p) = acting(Action::Read).await?;
         Ok(crate::services::approvals::inbox(&state.db, &state.read, &p).await?)
+    }
+
+    async fn pending_approvals(&self) -> Result<u64, AppError> {
+        let (state, p) = acting(Action::Read).await?;
+        Ok(crate::services::approvals::pending_count(&state.db, &p).await?)
     }
 }
 
@@ -374,11 +379,7 @@ impl app::services::AdminService for UiService {
 
     async fn freeze_windows(&self) -> Result<Vec<FreezeInfo>, AppError> {
         let (state, p) = acting(Action::Read).await?;
-        let mut all = Vec::new();
-        for env in state.read.environments(&p.tenant).await? {
-            all.extend(crate::services::freeze::list(&state.db, &p, &env.name).await?);
-        }
-        Ok(all)
+        Ok(crate::services::freeze::list_all(&state.db, &p).await?)
     }
 
     async fn add_freeze_window(&self, new: NewFreeze) -> Result<FreezeInfo, AppError> {

@@ -6,25 +6,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::fleet::{
-    create_module, deploy, events, kinds, publish, start_fleet, tarball, wait_finished, wait_for,
-    Fleet, FleetSpec,
-};
+use crate::fleet::{deploy, events, healthy_fleet, kinds, wait_finished, wait_for};
 use crate::helpers::{post_json, spawn_app, TestApp};
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-async fn production_fleet(app: &TestApp, nodes: usize) -> (Fleet, tempfile::TempDir) {
-    let (client, address) = (&app.client, app.address.as_str());
-    let fleet = start_fleet(client, address, FleetSpec::new("production", nodes)).await;
-    let files = tempfile::tempdir().expect("temp dir");
-    create_module(client, address, "app").await;
-    for version in ["1.0.0", "2.0.0"] {
-        let artifact = tarball(files.path(), version, "exit 0\n");
-        publish(client, address, "app", version, &artifact).await;
-    }
-    (fleet, files)
-}
 
 fn release(version: &str) -> Value {
     json!({"module": "app", "version": version, "environment": "production",
@@ -59,7 +44,14 @@ async fn metric(app: &TestApp, line_start: &str) -> String {
 #[tokio::test]
 async fn a_production_roll_out_waits_for_another_admin_and_then_runs() {
     let app = spawn_app().await;
-    let (fleet, _files) = production_fleet(&app, 2).await;
+    let (fleet, _files) = healthy_fleet(
+        &app.client,
+        &app.address,
+        "production",
+        2,
+        &["1.0.0", "2.0.0"],
+    )
+    .await;
     let (client, address) = (&app.client, app.address.as_str());
 
     let response = post_json(client, &app.url("/api/v1/deployments"), release("1.0.0")).await;
@@ -187,7 +179,14 @@ async fn a_production_roll_out_waits_for_another_admin_and_then_runs() {
 #[tokio::test]
 async fn two_approvals_need_two_people_and_a_rejection_says_why() {
     let app = spawn_app().await;
-    let (_fleet, _files) = production_fleet(&app, 1).await;
+    let (_fleet, _files) = healthy_fleet(
+        &app.client,
+        &app.address,
+        "production",
+        1,
+        &["1.0.0", "2.0.0"],
+    )
+    .await;
     app.patch_environment("production", json!({"required_approvals": 2}))
         .await;
     app.add_member("alice", "admin").await;
@@ -252,7 +251,14 @@ async fn two_approvals_need_two_people_and_a_rejection_says_why() {
 #[tokio::test]
 async fn an_undecided_request_expires_and_self_approval_is_a_policy() {
     let app = spawn_app().await;
-    let (_fleet, _files) = production_fleet(&app, 1).await;
+    let (_fleet, _files) = healthy_fleet(
+        &app.client,
+        &app.address,
+        "production",
+        1,
+        &["1.0.0", "2.0.0"],
+    )
+    .await;
     app.patch_environment("production", json!({"approval_timeout": "1s"}))
         .await;
     let id = deploy(&app.client, &app.address, release("1.0.0")).await;

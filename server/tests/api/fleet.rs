@@ -207,6 +207,26 @@ pub struct Artifact {
     pub sha256: String,
 }
 
+/// `count` agents in `environment` and module `app` with each of `versions`
+/// published as a healthy release: what most tests roll out. Keep both
+/// alive for the test (the agents stop and the artifacts go when dropped).
+pub async fn healthy_fleet(
+    client: &reqwest::Client,
+    address: &str,
+    environment: &str,
+    count: usize,
+    versions: &[&str],
+) -> (Fleet, TempDir) {
+    let fleet = start_fleet(client, address, FleetSpec::new(environment, count)).await;
+    let files = tempfile::tempdir().expect("temp dir");
+    create_module(client, address, "app").await;
+    for version in versions {
+        let artifact = tarball(files.path(), version, "exit 0\n");
+        publish(client, address, "app", version, &artifact).await;
+    }
+    (fleet, files)
+}
+
 /// A `.tar.gz` holding `health.sh` (what the agents' health command runs) and a payload.
 pub fn tarball(dir: &Path, name: &str, health_script: &str) -> Artifact {
     let mut bytes = Vec::new();

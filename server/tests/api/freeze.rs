@@ -6,24 +6,14 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use crate::fleet::{create_module, kinds, publish, start_fleet, tarball, wait_finished, FleetSpec};
+use crate::fleet::{healthy_fleet, kinds, wait_finished};
 use crate::helpers::{post_json, spawn_app};
 
 #[tokio::test]
 async fn a_freeze_refuses_deployments_unless_an_admin_breaks_the_glass() {
     let app = spawn_app().await;
     let (client, address) = (&app.client, app.address.as_str());
-    let _fleet = start_fleet(client, address, FleetSpec::new("dev", 1)).await;
-    let files = tempfile::tempdir().expect("temp dir");
-    create_module(client, address, "app").await;
-    publish(
-        client,
-        address,
-        "app",
-        "1.0.0",
-        &tarball(files.path(), "one", "exit 0\n"),
-    )
-    .await;
+    let _fleet = healthy_fleet(client, address, "dev", 1, &["1.0.0"]).await;
     let windows = app.url("/api/v1/environments/dev/freeze-windows");
 
     let now = Utc::now();

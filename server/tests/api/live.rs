@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::crash::{free_port, Server};
-use crate::fleet::{create_module, publish, start_fleet, tarball, Fleet, FleetSpec};
+use crate::fleet::healthy_fleet;
 use crate::helpers::{fresh_database_url, post_json, sign_in, spawn_app, TestApp, ADMIN_PASSWORD};
 
 type Socket =
@@ -73,15 +73,6 @@ async fn until(socket: &mut Socket, deployment: i64, kind: &str) -> Vec<Value> {
     }
 }
 
-async fn fleet_with_module(app: &TestApp) -> (Fleet, tempfile::TempDir) {
-    let fleet = start_fleet(&app.client, &app.address, FleetSpec::new("production", 1)).await;
-    let files = tempfile::tempdir().expect("temp dir");
-    create_module(&app.client, &app.address, "app").await;
-    let artifact = tarball(files.path(), "one", "exit 0\n");
-    publish(&app.client, &app.address, "app", "1.0.0", &artifact).await;
-    (fleet, files)
-}
-
 async fn request(app: &TestApp) -> i64 {
     let body = json!({"module": "app", "version": "1.0.0", "environment": "production"});
     let response = post_json(&app.client, &app.url("/api/v1/deployments"), body).await;
@@ -94,7 +85,8 @@ async fn request(app: &TestApp) -> i64 {
 #[tokio::test]
 async fn a_client_sees_events_live_and_catches_up_after_a_reconnect() {
     let app = spawn_app().await;
-    let (_fleet, _files) = fleet_with_module(&app).await;
+    let (_fleet, _files) =
+        healthy_fleet(&app.client, &app.address, "production", 1, &["1.0.0"]).await;
     let token = token(&app).await;
 
     let mut tenant = connect(&app, "/api/v1/live", &token).await;
@@ -225,11 +217,7 @@ async fn an_event_on_one_replica_reaches_a_client_of_another() {
     let first = Server::start(&url, free_port(), data.path(), 2).await;
     let second = Server::start(&url, free_port(), data.path(), 0).await;
     let client = sign_in(&first.address, "admin", ADMIN_PASSWORD).await;
-    let _fleet = start_fleet(&client, &first.address, FleetSpec::new("dev", 1)).await;
-    let files = tempfile::tempdir().expect("temp dir");
-    create_module(&client, &first.address, "app").await;
-    let artifact = tarball(files.path(), "one", "exit 0\n");
-    publish(&client, &first.address, "app", "1.0.0", &artifact).await;
+    let _fleet = healthy_fleet(&client, &first.address, "dev", 1, &["1.0.0"]).await;
     let response = post_json(
         &client,
         &format!("{}/api/v1/tokens", first.address),

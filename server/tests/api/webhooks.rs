@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::fleet::{create_module, publish, start_fleet, tarball, wait_finished, FleetSpec};
+use crate::fleet::{healthy_fleet, wait_finished};
 use crate::helpers::{post_json, spawn_app};
 
 /// One request the receiver got: event header, signature header, body.
@@ -68,17 +68,7 @@ fn signature(secret: &str, body: &[u8]) -> String {
 async fn subscribers_get_signed_events_retried_after_a_failure_and_logged() {
     let app = spawn_app().await;
     let (client, address) = (&app.client, app.address.as_str());
-    let _fleet = start_fleet(client, address, FleetSpec::new("production", 1)).await;
-    let files = tempfile::tempdir().expect("temp dir");
-    create_module(client, address, "app").await;
-    publish(
-        client,
-        address,
-        "app",
-        "1.0.0",
-        &tarball(files.path(), "one", "exit 0\n"),
-    )
-    .await;
+    let _fleet = healthy_fleet(client, address, "production", 1, &["1.0.0"]).await;
     let (url, received) = receiver().await;
 
     for (bad, field) in [
@@ -180,17 +170,7 @@ async fn subscribers_get_signed_events_retried_after_a_failure_and_logged() {
 async fn slack_receivers_get_a_line_of_text() {
     let app = spawn_app().await;
     let (client, address) = (&app.client, app.address.as_str());
-    let _fleet = start_fleet(client, address, FleetSpec::new("staging", 1)).await;
-    let files = tempfile::tempdir().expect("temp dir");
-    create_module(client, address, "app").await;
-    publish(
-        client,
-        address,
-        "app",
-        "1.0.0",
-        &tarball(files.path(), "one", "exit 0\n"),
-    )
-    .await;
+    let _fleet = healthy_fleet(client, address, "staging", 1, &["1.0.0"]).await;
     let (url, received) = receiver().await;
     let response = post_json(
         client,
