@@ -5,6 +5,7 @@
 # Hotswap's queue code next to pgbench running the same SQL, in one run.
 #   bench/engine.sh [nodes]        (default: 100,1000)
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/../scripts/lib.sh"
 cd "$ROOT"
 NODES=${1:-100,1000}

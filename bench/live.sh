@@ -3,6 +3,7 @@
 # a steady rate, event-to-client latency p50/p99, on SQLite and on PostgreSQL.
 #   bench/live.sh [clients]        (default: 1000)
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/../scripts/lib.sh"
 cd "$ROOT"
 CLIENTS=${1:-1000}

@@ -11,8 +11,8 @@ RUNS=${1:-10}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-measure() { # measure FRESH|WARM -> "millis rss_kib"
-  local kind=$1 data=$2 p pid t0 t1 rss
+measure() { # measure DATA_DIR -> "millis rss_kib" (fresh when DATA_DIR is new)
+  local data=$1 p pid t0 t1 rss
   p=$(port)
   t0=$(date +%s%N)
   HOTSWAP_ADDR=127.0.0.1:$p HOTSWAP_DATA_DIR=$data HOTSWAP_ADMIN_PASSWORD=benchmark-password HOTSWAP_LOG=warn \
@@ -30,8 +30,8 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 
 fresh=(); warm=(); rss=()
 for i in $(seq 1 "$RUNS"); do
-  read -r ms kib < <(measure fresh "$work/fresh-$i"); fresh+=("$ms"); rss+=("$kib")
-  read -r ms kib < <(measure warm "$work/fresh-$i"); warm+=("$ms"); rss+=("$kib")
+  read -r ms kib < <(measure "$work/fresh-$i"); fresh+=("$ms"); rss+=("$kib")
+  read -r ms kib < <(measure "$work/fresh-$i"); warm+=("$ms"); rss+=("$kib")
 done
 echo "runs: $RUNS"
 echo "cold start to first 200 on /health, fresh database (migrate + first run): median $(printf '%s\n' "${fresh[@]}" | median) ms"

@@ -3,6 +3,7 @@
 # the `hotswap` server binary. Installs the build tools it needs first.
 #   scripts/build.sh [release|debug]     (default: release)
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 MODE=${1:-release}
 case "$MODE" in release|debug) ;; *) die "usage: scripts/build.sh [release|debug]" ;; esac

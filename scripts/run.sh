@@ -3,6 +3,7 @@
 # embedded SQLite database. Extra arguments go to `hotswap serve`;
 # `scripts/run.sh demo` runs the self-contained demo instead.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/build.sh" release
 cd "$ROOT"

@@ -4,6 +4,7 @@
 # tests on SQLite and on a real PostgreSQL, and the browser tests in Chromium
 # against the optimised bundle on both databases.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 started=$(date +%s)
@@ -12,14 +13,18 @@ chmod 755 "$work" # the PostgreSQL cluster inside runs as another user
 server_pid=""
 idp_pid=""
 cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  [ -n "$idp_pid" ] && kill "$idp_pid" 2>/dev/null || true
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$idp_pid" ]; then kill "$idp_pid" 2>/dev/null || true; fi
   stop_postgres "$work/pg"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 ensure_test_packages
+# Before the real checks: on a fresh machine this is the first time the tools
+# are installed, and the real install then reuses what it compiled.
+say "set-up checks (a fresh machine's path, error reporting, shellcheck)"
+scripts/tests/setup.sh
 ensure_build_tools
 
 say "formatting"

@@ -45,7 +45,12 @@ export class Lab {
 
   /** An API call as the lab's admin, from its page (same origin, its cookie). */
   async call(method: string, path: string, data?: unknown, status?: number): Promise<any> {
-    const response = await this.admin.request.fetch(path, {
+    return this.callAs(this.admin, method, path, data, status);
+  }
+
+  /** An API call as whoever is signed in on `page` (same origin, their cookie). */
+  async callAs(page: Page, method: string, path: string, data?: unknown, status?: number): Promise<any> {
+    const response = await page.request.fetch(path, {
       method,
       data,
       headers: { Origin: this.baseURL },

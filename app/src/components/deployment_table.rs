@@ -16,7 +16,7 @@ pub fn DeploymentTable(
     redeploy: bool,
 ) -> impl IntoView {
     view! {
-        <table class="data-table">
+        <div class="table-scroll"><table class="data-table">
             <caption class="visually-hidden">{caption}</caption>
             <thead>
                 <tr>
@@ -66,6 +66,6 @@ pub fn DeploymentTable(
                     })
                     .collect_view()}
             </tbody>
-        </table>
+        </table></div>
     }
 }

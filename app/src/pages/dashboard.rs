@@ -152,7 +152,7 @@ fn DashboardView(data: Dashboard, focus: RwSignal<Option<String>>) -> impl IntoV
                     .into_any()
             } else {
                 view! {
-                    <table class="data-table matrix">
+                    <div class="table-scroll"><table class="data-table matrix">
                         <caption class="visually-hidden">"Versions by environment and module"</caption>
                         <thead>
                             <tr>
@@ -196,7 +196,7 @@ fn DashboardView(data: Dashboard, focus: RwSignal<Option<String>>) -> impl IntoV
                                 })
                                 .collect_view()}
                         </tbody>
-                    </table>
+                    </table></div>
                 }
                     .into_any()
             }}

@@ -211,10 +211,12 @@ fn VersionPicker(
                                     <label class="choice">
                                         <input type="radio" name="version" id=id value=value.clone() prop:checked=checked
                                             on:change=move |_| version.set(value.clone())/>
-                                        <span class="choice-title mono">{v.version.clone()}</span>
-                                        <span class="choice-meta">{format!("published by {}", v.published_by.clone().unwrap_or_else(|| "unknown".into()))}</span>
-                                        <span class="choice-meta mono" title=v.sha256.clone()>{format!("sha256 {}…", &v.sha256[..12.min(v.sha256.len())])}</span>
-                                        <span class="choice-meta">{if v.signed { "signed" } else { "unsigned" }}</span>
+                                        <span class="choice-body">
+                                            <span class="choice-title mono">{v.version.clone()}</span>
+                                            <span class="choice-meta">{format!("published by {}", v.published_by.clone().unwrap_or_else(|| "unknown".into()))}</span>
+                                            <span class="choice-meta mono" title=v.sha256.clone()>{format!("sha256 {}…", &v.sha256[..12.min(v.sha256.len())])}</span>
+                                            <span class="choice-meta">{if v.signed { "signed" } else { "unsigned" }}</span>
+                                        </span>
                                     </label>
                                 }
                             }).collect_view()}
@@ -276,12 +278,14 @@ fn EnvironmentPicker(
                     <label class="choice">
                         <input type="radio" name="environment" id=id value=name.clone() prop:checked=checked
                             on:change=move |_| environment.set(name.clone())/>
-                        <span class="choice-title">{e.name.clone()}</span>
-                        <span class="choice-meta">{move || format!("runs {}", now())}</span>
-                        <span class="choice-meta">{format!("{} of {} nodes online", e.nodes_online, e.nodes_total)}</span>
-                        <span class="choice-meta">{approval}</span>
-                        <span class="choice-meta">{e.frozen.clone().unwrap_or_else(|| "not frozen".into())}</span>
-                        <span class="choice-meta">{format!("default: {}", e.default_strategy)}</span>
+                        <span class="choice-body">
+                            <span class="choice-title">{e.name.clone()}</span>
+                            <span class="choice-meta">{move || format!("runs {}", now())}</span>
+                            <span class="choice-meta">{format!("{} of {} nodes online", e.nodes_online, e.nodes_total)}</span>
+                            <span class="choice-meta">{approval}</span>
+                            <span class="choice-meta">{e.frozen.clone().unwrap_or_else(|| "not frozen".into())}</span>
+                            <span class="choice-meta">{format!("default: {}", e.default_strategy)}</span>
+                        </span>
                     </label>
                 }
             }).collect_view()}
@@ -326,7 +330,7 @@ fn StrategyEditor(
             </div>
         </Show>
         <Show when=move || kind() == "canary">
-            <table class="data-table phase-editor">
+            <div class="table-scroll"><table class="data-table phase-editor">
                 <caption>"Canary phases"</caption>
                 <thead>
                     <tr>
@@ -375,7 +379,7 @@ fn StrategyEditor(
                         }
                     />
                 </tbody>
-            </table>
+            </table></div>
             {move || problem("phases".into()).map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
             <div class="actions">
                 <button type="button" class="button secondary" on:click=move |_| strategy.update(|s| {
@@ -455,7 +459,7 @@ fn Review(
                     view! { <li>{format!("{}: {} node(s){wait}{limits}", p.label, p.nodes)}</li> }
                 }).collect_view()}
             </ol>
-            <table class="data-table">
+            <div class="table-scroll"><table class="data-table">
                 <caption>"Node by node"</caption>
                 <thead>
                     <tr>
@@ -475,7 +479,7 @@ fn Review(
                         </tr>
                     }).collect_view()}
                 </tbody>
-            </table>
+            </table></div>
         </div>
     }
 }

@@ -417,7 +417,7 @@ fn EventLog(events: Vec<EventInfo>, now: chrono::DateTime<chrono::Utc>) -> impl 
                     {kinds.into_iter().map(|k| view! { <option value=k.clone()>{k.replace('_', " ")}</option> }).collect_view()}
                 </select>
             </div>
-            <table class="data-table">
+            <div class="table-scroll"><table class="data-table">
                 <caption class="visually-hidden">"Event log, newest first"</caption>
                 <thead>
                     <tr>
@@ -442,7 +442,7 @@ fn EventLog(events: Vec<EventInfo>, now: chrono::DateTime<chrono::Utc>) -> impl 
                         })
                         .collect_view()}
                 </tbody>
-            </table>
+            </table></div>
         </section>
     }
 }

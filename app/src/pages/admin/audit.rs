@@ -49,7 +49,7 @@ pub fn AuditPanel() -> impl IntoView {
                             let now = page.now;
                             let next = page.next_cursor;
                             view! {
-                                <table class="data-table">
+                                <div class="table-scroll"><table class="data-table">
                                     <caption class="visually-hidden">"Audit log"</caption>
                                     <thead>
                                         <tr>
@@ -73,7 +73,7 @@ pub fn AuditPanel() -> impl IntoView {
                                             </tr>
                                         }).collect_view()}
                                     </tbody>
-                                </table>
+                                </table></div>
                                 <p class="pager">
                                     {move || cursor.get().is_some().then(|| view! {
                                         <button type="button" class="button secondary" on:click=move |_| cursor.set(None)>"Newest"</button>

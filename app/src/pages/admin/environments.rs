@@ -32,7 +32,7 @@ pub fn EnvironmentsPanel() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match environments.await {
                         Ok(list) => view! {
-                            <table class="data-table">
+                            <div class="table-scroll"><table class="data-table">
                                 <caption class="visually-hidden">"Environments and policies"</caption>
                                 <thead>
                                     <tr>
@@ -68,7 +68,7 @@ pub fn EnvironmentsPanel() -> impl IntoView {
                                         })
                                         .collect_view()}
                                 </tbody>
-                            </table>
+                            </table></div>
                             <PolicyForm envs=list.clone() policy selected/>
                             <FreezePanel envs=list windows add remove/>
                         }
@@ -214,7 +214,7 @@ fn FreezePanel(
                 match windows.await {
                     Ok(list) if list.is_empty() => view! { <p class="subtle">"No freeze windows: every environment takes roll-outs at any time."</p> }.into_any(),
                     Ok(list) => view! {
-                        <table class="data-table">
+                        <div class="table-scroll"><table class="data-table">
                             <caption class="visually-hidden">"Freeze windows"</caption>
                             <thead><tr>
                                 <th scope="col">"Environment"</th>
@@ -238,7 +238,7 @@ fn FreezePanel(
                                     }
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                     }.into_any(),
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }

@@ -39,7 +39,7 @@ pub fn MembersPanel() -> impl IntoView {
 #[component]
 fn MemberTable(list: Vec<Member>, update: ServerAction<UpdateMember>) -> impl IntoView {
     view! {
-        <table class="data-table">
+        <div class="table-scroll"><table class="data-table">
             <caption class="visually-hidden">"Members"</caption>
             <thead>
                 <tr>
@@ -119,7 +119,7 @@ fn MemberTable(list: Vec<Member>, update: ServerAction<UpdateMember>) -> impl In
                     })
                     .collect_view()}
             </tbody>
-        </table>
+        </table></div>
     }
 }
 

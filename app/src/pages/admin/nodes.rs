@@ -40,7 +40,7 @@ pub fn NodesPanel() -> impl IntoView {
                         }
                             .into_any(),
                         Ok(list) => view! {
-                            <table class="data-table">
+                            <div class="table-scroll"><table class="data-table">
                                 <caption class="visually-hidden">"Nodes"</caption>
                                 <thead>
                                     <tr>
@@ -79,7 +79,7 @@ pub fn NodesPanel() -> impl IntoView {
                                         })
                                         .collect_view()}
                                 </tbody>
-                            </table>
+                            </table></div>
                         }
                             .into_any(),
                         Err(error) => view! { <ErrorPanel error/> }.into_any(),

@@ -46,7 +46,7 @@ pub fn TokensPanel() -> impl IntoView {
                             .into_any(),
                         Ok(list) => {
                             view! {
-                                <table class="data-table">
+                                <div class="table-scroll"><table class="data-table">
                                     <caption class="visually-hidden">"API tokens"</caption>
                                     <thead>
                                         <tr>
@@ -94,7 +94,7 @@ pub fn TokensPanel() -> impl IntoView {
                                             })
                                             .collect_view()}
                                     </tbody>
-                                </table>
+                                </table></div>
                             }
                                 .into_any()
                         }

@@ -52,7 +52,7 @@ pub fn WebhooksPanel() -> impl IntoView {
                             <p class="subtle">"No webhooks. Add one to tell chat or another system about approvals and outcomes."</p>
                         }.into_any(),
                         Ok(list) => view! {
-                            <table class="data-table">
+                            <div class="table-scroll"><table class="data-table">
                                 <caption class="visually-hidden">"Webhooks"</caption>
                                 <thead><tr>
                                     <th scope="col">"URL"</th>
@@ -78,7 +78,7 @@ pub fn WebhooksPanel() -> impl IntoView {
                                         }
                                     }).collect_view()}
                                 </tbody>
-                            </table>
+                            </table></div>
                         }.into_any(),
                         Err(error) => view! { <ErrorPanel error/> }.into_any(),
                     }
@@ -89,7 +89,7 @@ pub fn WebhooksPanel() -> impl IntoView {
                     match deliveries.await {
                         Ok(Some(list)) if list.is_empty() => view! { <p class="subtle">"Nothing delivered yet."</p> }.into_any(),
                         Ok(Some(list)) => view! {
-                            <table class="data-table">
+                            <div class="table-scroll"><table class="data-table">
                                 <caption>"Deliveries, newest first"</caption>
                                 <thead><tr>
                                     <th scope="col">"Event"</th>
@@ -109,7 +109,7 @@ pub fn WebhooksPanel() -> impl IntoView {
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
-                            </table>
+                            </table></div>
                         }.into_any(),
                         Ok(None) => ().into_any(),
                         Err(error) => view! { <ErrorPanel error/> }.into_any(),
