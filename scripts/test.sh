@@ -64,7 +64,8 @@ run_browser_tests() {
     HOTSWAP_OIDC_ISSUER="http://127.0.0.1:$idp_port" HOTSWAP_OIDC_CLIENT_ID=hotswap \
     HOTSWAP_OIDC_CLIENT_SECRET=hotswap-test-secret HOTSWAP_OIDC_NAME="Test IdP" \
     HOTSWAP_OIDC_ROLE_MAP="hotswap-admins=default:admin" \
-    HOTSWAP_SITE_ROOT="$SITE" HOTSWAP_APPROVAL_SWEEP_INTERVAL=1s HOTSWAP_LOG=warn "$ROOT/target/debug/hotswap" serve >"$work/$name.log" 2>&1 &
+    HOTSWAP_SITE_ROOT="$SITE" HOTSWAP_APPROVAL_SWEEP_INTERVAL=1s HOTSWAP_LOG=warn \
+    HOTSWAP_ALLOW_PRIVATE_TARGETS=true "$ROOT/target/debug/hotswap" serve >"$work/$name.log" 2>&1 &
   server_pid=$!
   wait_for_http "http://127.0.0.1:$port/health"
   say "browser tests on $name"

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod dashboard;
 pub mod deployment;
+pub mod duration;
 pub mod environment;
 pub mod module;
 pub mod role;

@@ -51,7 +51,7 @@ test('an admin invites members, and disabling one signs them out', async ({ page
 
   const row = members.getByRole('row', { name: deployer });
   await row.getByRole('button', { name: 'Disable' }).click();
-  await expect(row.getByRole('alertdialog')).toContainText(`Disable ${deployer}?`);
+  await expect(row.getByRole('alertdialog')).toContainText(`Disable ${deployer} in this tenant?`);
   await row.getByRole('button', { name: 'Yes, disable' }).click();
   await expect(members.getByRole('row', { name: deployer })).toContainText('disabled');
 

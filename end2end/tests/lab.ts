@@ -73,14 +73,14 @@ export class Lab {
 
   /** Starts real agents enrolled in `environment`, and waits until they are online. */
   async startAgents(environment: string, count: number): Promise<void> {
-    const { token } = await this.call('POST', `/api/v1/environments/${environment}/enrollment-tokens`, {}, 201);
+    const { token } = await this.call('POST', `/api/v1/environments/${environment}/enrollment-tokens`, { uses: count }, 201);
     for (let i = 0; i < count; i++) {
       const name = `${environment}-${i}`;
       const root = join(this.dir, name);
       const process = spawn(
         hotswap,
         ['agent', '--server', this.baseURL, '--token', token, '--root', root, '--name', name,
-          '--heartbeat', '300ms', '--probe-interval', '100ms', '--health-grace', '3s',
+          '--heartbeat', '300ms', '--probe-interval', '100ms', '--health-grace', '3s', '--artifact-dir', this.dir,
           '--health-cmd', 'sh app/current/health.sh'],
         { stdio: 'ignore' },
       );

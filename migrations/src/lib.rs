@@ -24,6 +24,7 @@ mod m20261124_000017_index_audit_lookups;
 mod m20261124_000018_engine_progress;
 mod m20261124_000019_approval_deadline;
 mod m20261124_000020_freeze_windows_and_webhooks;
+mod m20261201_000021_disabled_memberships_and_revocable_enrollment;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000018_engine_progress::Migration),
             Box::new(m20261124_000019_approval_deadline::Migration),
             Box::new(m20261124_000020_freeze_windows_and_webhooks::Migration),
+            Box::new(m20261201_000021_disabled_memberships_and_revocable_enrollment::Migration),
         ]
     }
 }

@@ -137,7 +137,7 @@ async fn main() {
         .token;
         let api = Api::new(&base, &token);
         let enroll = api
-            .post("/environments/dev/enrollment-tokens", json!({}))
+            .post("/environments/dev/enrollment-tokens", json!({"uses": n}))
             .await["token"]
             .as_str()
             .expect("enrollment token")

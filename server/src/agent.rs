@@ -43,6 +43,8 @@ pub struct AgentConfig {
     pub health_grace: Duration,
     pub probe_interval: Duration,
     pub heartbeat: Duration,
+    /// Where `file://` artifacts may come from, and how large artifacts may be.
+    pub artifacts: artifact::ArtifactLimits,
 }
 
 /// Parses `k=v,k2=v2`.
@@ -104,10 +106,19 @@ pub async fn run(config: AgentConfig) -> anyhow::Result<()> {
     if let Some(prober) = prober.clone() {
         tokio::spawn(probe::run(prober, stats.clone(), config.probe_interval));
     }
+    // Downloads follow no redirects: the published URL is the one fetched.
+    let downloads = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        // A stalled download fails instead of holding every later command.
+        .read_timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("cannot build an HTTP client")?;
     let executor = Executor {
         releases: releases.clone(),
         journal,
-        client: client.clone(),
+        client: downloads,
+        limits: config.artifacts.clone(),
         prober,
         pre_swap: config.pre_swap.clone(),
         post_swap: config.post_swap.clone(),

@@ -83,6 +83,34 @@ pub struct AgentArgs {
     /// How often the agent reports to the server
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     pub heartbeat: std::time::Duration,
+    /// A directory `file://` artifacts may be read from (repeat it for more);
+    /// without one, only http(s) artifacts are fetched
+    #[arg(
+        long = "artifact-dir",
+        env = "HOTSWAP_AGENT_ARTIFACT_DIRS",
+        value_delimiter = ','
+    )]
+    pub artifact_dirs: Vec<PathBuf>,
+    /// The largest artifact downloaded, in bytes or with K, M or G (unpacked: eight times that)
+    #[arg(long, default_value = "2G", value_parser = parse_size)]
+    pub max_artifact_size: u64,
+}
+
+/// `1024`, `512K`, `100M` or `2G` (powers of 1024), at least 1 KiB.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (number, factor) = match text.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&text[..i], 1u64 << 10),
+        Some((i, 'M' | 'm')) => (&text[..i], 1 << 20),
+        Some((i, 'G' | 'g')) => (&text[..i], 1 << 30),
+        _ => (text, 1),
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+        .filter(|n| *n >= 1024)
+        .ok_or_else(|| format!("{text:?} is not a size such as 500M or 2G (at least 1K)"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -200,6 +228,10 @@ async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
         health_grace: args.health_grace,
         probe_interval: args.probe_interval,
         heartbeat: args.heartbeat,
+        artifacts: crate::agent::artifact::ArtifactLimits {
+            file_roots: args.artifact_dirs,
+            max_bytes: args.max_artifact_size,
+        },
     })
     .await
 }
@@ -226,7 +258,8 @@ async fn create_token(args: TokenCreateArgs) -> anyhow::Result<()> {
         .expires
         .as_deref()
         .map(|e| {
-            crate::domain::token::parse_lifetime(e).map_err(|m| anyhow::anyhow!("--expires: {m}"))
+            crate::domain::token::parse_lifetime(e, &app::model::duration::TOKEN_LIFETIME)
+                .map_err(|m| anyhow::anyhow!("--expires: {m}"))
         })
         .transpose()?;
     let created = crate::services::tokens::create_for_member(

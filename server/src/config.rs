@@ -25,6 +25,8 @@
 //! | `HOTSWAP_STEP_TIMEOUT` | `10m` | a swap unanswered this long fails |
 //! | `HOTSWAP_APPROVAL_SWEEP_INTERVAL` | `5m` | how often overdue approval requests are expired |
 //! | `HOTSWAP_DEPLOY_RATE_LIMIT` | `10` | deployments one member may request per minute (429 beyond) |
+//! | `HOTSWAP_ALLOW_PRIVATE_TARGETS` | `false` | `true`, or CIDR ranges, that webhooks, switch webhooks and Prometheus may reach although internal (loopback, private, link-local) |
+//! | `HOTSWAP_SWITCH_COMMANDS` | none | JSON object of blue-green switch commands by name, e.g. `{"reload-lb": "systemctl reload haproxy"}`; environments refer to them by name |
 //!
 //! A value that does not parse stops the start with a message naming the variable.
 
@@ -235,6 +237,15 @@ impl Config {
                 })?;
         }
 
+        if let Some(text) = var("HOTSWAP_ALLOW_PRIVATE_TARGETS") {
+            engine.outbound = crate::outbound::OutboundPolicy::parse(&text)
+                .map_err(|e| invalid("HOTSWAP_ALLOW_PRIVATE_TARGETS", &text, &e))?;
+        }
+        if let Some(text) = var("HOTSWAP_SWITCH_COMMANDS") {
+            engine.switch_commands = switch_commands(&text)
+                .map_err(|e| invalid("HOTSWAP_SWITCH_COMMANDS", &text, &e))?;
+        }
+
         Ok(Config {
             addr,
             public_url,
@@ -251,6 +262,26 @@ impl Config {
             engine,
         })
     }
+}
+
+/// `{"name": "command", …}`: names are short words, commands non-empty.
+fn switch_commands(text: &str) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let commands: std::collections::BTreeMap<String, String> = serde_json::from_str(text)
+        .map_err(|_| "expected a JSON object of names to commands".to_string())?;
+    for (name, command) in &commands {
+        let word = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !word {
+            return Err(format!("{name:?}: a name is letters, digits, - and _"));
+        }
+        if command.trim().is_empty() {
+            return Err(format!("{name:?}: the command is empty"));
+        }
+    }
+    Ok(commands)
 }
 
 fn oidc_config(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<OidcConfig>, ConfigError> {

@@ -136,7 +136,10 @@ impl Script {
         )
         .await?;
         let token = api
-            .post("/environments/production/enrollment-tokens", json!({}))
+            .post(
+                "/environments/production/enrollment-tokens",
+                json!({"uses": NODES}),
+            )
             .await?["token"]
             .as_str()
             .context("an enrollment token")?
@@ -232,6 +235,10 @@ impl Script {
             health_grace: Duration::from_secs(5),
             probe_interval: Duration::from_millis(200),
             heartbeat: Duration::from_secs(1),
+            artifacts: crate::agent::artifact::ArtifactLimits {
+                file_roots: vec![self.root.join("artifacts")],
+                ..Default::default()
+            },
         };
         tokio::spawn(async move {
             if let Err(error) = crate::agent::run(config).await {

@@ -6,6 +6,7 @@ pub mod freeze;
 pub mod oidc_roles;
 pub mod password;
 pub mod plan;
+pub mod redirect;
 pub mod strategy;
 pub mod throttle;
 pub mod token;

@@ -18,6 +18,9 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+use futures_util::FutureExt;
+use sea_orm::EntityTrait;
+
 use self::advance::Next;
 use self::hub::AgentHub;
 
@@ -37,6 +40,11 @@ pub struct EngineConfig {
     pub approval_sweep: chrono::Duration,
     /// Deployments one person (or token owner) may request per minute.
     pub deploy_rate_per_minute: u32,
+    /// Which addresses requests on a tenant's behalf may go to.
+    pub outbound: crate::outbound::OutboundPolicy,
+    /// Blue-green switch commands the operator allows (`HOTSWAP_SWITCH_COMMANDS`),
+    /// by the name an environment's switch hook refers to them with.
+    pub switch_commands: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for EngineConfig {
@@ -49,6 +57,8 @@ impl Default for EngineConfig {
             idle_poll: Duration::from_millis(500),
             approval_sweep: chrono::Duration::minutes(5),
             deploy_rate_per_minute: 10,
+            outbound: crate::outbound::OutboundPolicy::default(),
+            switch_commands: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -64,7 +74,7 @@ struct Inner {
     hub: AgentHub,
     wake: Notify,
     config: EngineConfig,
-    client: reqwest::Client,
+    client: crate::outbound::Outbound,
     instance: String,
 }
 
@@ -77,8 +87,11 @@ impl Engine {
                 metrics: metrics::EngineMetrics::new()?,
                 hub: AgentHub::default(),
                 wake: Notify::new(),
+                client: crate::outbound::Outbound::new(
+                    config.outbound.clone(),
+                    std::time::Duration::from_secs(30),
+                ),
                 config,
-                client: reqwest::Client::new(),
                 instance,
             }),
         })
@@ -100,7 +113,8 @@ impl Engine {
         &self.inner.config
     }
 
-    pub(crate) fn client(&self) -> &reqwest::Client {
+    /// The client for requests to addresses tenants chose.
+    pub(crate) fn client(&self) -> &crate::outbound::Outbound {
         &self.inner.client
     }
 
@@ -123,7 +137,7 @@ impl Engine {
             .map(|n| {
                 let engine = self.clone();
                 let worker = format!("{}-w{n}", self.inner.instance);
-                tokio::spawn(async move { engine.work(worker).await })
+                tokio::spawn(async move { engine.supervise(worker).await })
             })
             .collect();
         let engine = self.clone();
@@ -223,6 +237,23 @@ impl Engine {
         }
     }
 
+    /// Keeps a worker running: one that dies (a panic outside a job) is
+    /// counted and started again.
+    async fn supervise(self, worker: String) {
+        loop {
+            let engine = self.clone();
+            let name = worker.clone();
+            match tokio::spawn(async move { engine.work(name).await }).await {
+                Err(died) if died.is_panic() => {
+                    self.inner.metrics.worker_restarted();
+                    tracing::error!(worker, "a worker died; starting it again");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                _ => return,
+            }
+        }
+    }
+
     async fn work(self, worker: String) {
         loop {
             match queue::claim(&self.inner.db, &worker, self.inner.config.lease).await {
@@ -256,8 +287,18 @@ impl Engine {
                 }
             }
         };
+        // A panic in one deployment's step is that deployment's failure, not
+        // the worker's: it is caught here and the deployment stopped.
+        let step =
+            std::panic::AssertUnwindSafe(advance::advance(self, job.deployment_id)).catch_unwind();
         let outcome = tokio::select! {
-            outcome = advance::advance(self, job.deployment_id) => outcome,
+            outcome = step => match outcome {
+                Ok(outcome) => outcome,
+                Err(panic) => {
+                    self.stop_after_panic(&job, worker, panic_message(panic.as_ref())).await;
+                    return;
+                }
+            },
             () = keep_lease => {
                 tracing::warn!(deployment_id = job.deployment_id, "lost the lease; leaving the deployment to its new owner");
                 return;
@@ -282,6 +323,34 @@ impl Engine {
         }
     }
 
+    async fn stop_after_panic(&self, job: &queue::Claimed, worker: &str, message: String) {
+        let db = &self.inner.db;
+        self.inner.metrics.job_panicked();
+        tracing::error!(deployment_id = job.deployment_id, panic = %message, "the engine panicked on a deployment; stopping it");
+        let stopped = async {
+            if let Some(dep) = crate::entities::deployments::Entity::find_by_id(job.deployment_id)
+                .one(db)
+                .await?
+            {
+                advance::finish(
+                    self,
+                    &dep,
+                    app::model::deployment::DeploymentStatus::Failed,
+                    "stopped: the engine hit an internal error on this deployment (the server log has the details)".into(),
+                )
+                .await?;
+            }
+            queue::finish(db, job, worker).await
+        };
+        if let Err(error) = stopped.await {
+            tracing::warn!(%error, deployment_id = job.deployment_id, "could not stop the deployment; trying again in a minute");
+            let later = chrono::Utc::now() + chrono::Duration::seconds(60);
+            if let Err(error) = queue::release(db, job, worker, later).await {
+                tracing::warn!(%error, "could not hand the job back; its lease will expire");
+            }
+        }
+    }
+
     async fn sweep_nodes(self) {
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         loop {
@@ -294,4 +363,13 @@ impl Engine {
             }
         }
     }
+}
+
+/// The text a panic was raised with, when it has one.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod entities;
 pub mod http;
 pub mod live;
+pub mod outbound;
 pub mod services;
 pub mod startup;
 pub mod state;

@@ -26,6 +26,7 @@ pub struct Application {
     live: LiveHub,
     public_url: String,
     first_run: Option<FirstRunAdmin>,
+    sessions: DbSessionStore,
 }
 
 impl Application {
@@ -86,7 +87,7 @@ impl Application {
         };
         let sessions = DbSessionStore::new(&db)?;
         let secure_cookies = config.public_url.starts_with("https://");
-        let router = crate::http::router::build(state, sessions, secure_cookies);
+        let router = crate::http::router::build(state, sessions.clone(), secure_cookies);
 
         Ok(Self {
             listener,
@@ -96,6 +97,7 @@ impl Application {
             live,
             public_url: config.public_url.clone(),
             first_run,
+            sessions,
         })
     }
 
@@ -121,9 +123,11 @@ impl Application {
     ) -> std::io::Result<()> {
         let mut workers = self.engine.start();
         workers.push(self.live.start());
+        workers.push(crate::http::session::purge_expired(self.sessions.clone()));
         workers.push(crate::services::webhooks::start(
             self.db.clone(),
             self.public_url.clone(),
+            self.engine.config().outbound.clone(),
         ));
         let live = self.live.clone();
         let served = axum::serve(

@@ -12,7 +12,11 @@ pub struct Member {
     pub username: String,
     pub email: Option<String>,
     pub role: Role,
+    /// Their membership of this tenant is disabled.
     pub disabled: bool,
+    /// Their whole account is disabled (by a platform admin), in every tenant.
+    #[serde(default)]
+    pub account_disabled: bool,
     pub must_change_password: bool,
     /// "password", "single sign-on", or both.
     pub sign_in: String,

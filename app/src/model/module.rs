@@ -39,8 +39,26 @@ pub struct NodeInfo {
 /// A new enrollment token: shown once, with where it enrolls nodes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreatedEnrollment {
+    #[serde(default)]
+    pub id: i64,
     pub token: String,
     pub environment: String,
     pub pool: Option<String>,
     pub expires_at: DateTime<Utc>,
+    /// How many nodes it may enroll.
+    #[serde(default)]
+    pub max_uses: i32,
+}
+
+/// An enrollment token as Admins see it later (never its secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnrollmentTokenInfo {
+    pub id: i64,
+    pub environment: String,
+    pub pool: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    pub uses: i32,
+    pub max_uses: i32,
+    pub revoked: bool,
+    pub created_at: DateTime<Utc>,
 }

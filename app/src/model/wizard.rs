@@ -5,6 +5,44 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::model::duration::{self, BoundedDuration};
+
+/// At most this many nodes in a batch, or failures allowed.
+pub const MAX_NODES: u32 = 10_000;
+
+pub const BATCH_RULE: &str = "a node count like 2 (up to 10,000) or a share like 25% (1–100 %)";
+pub const MAX_FAILED_RULE: &str = "a whole number of nodes, from 0 to 10,000";
+
+/// A rolling batch as the server and the wizard read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Batch {
+    Count(u32),
+    Percent(u32),
+}
+
+/// `2` (nodes, 1 to 10,000) or `25%` (1 to 100 %): one parser for the
+/// number and the text form alike.
+pub fn batch_size(text: &str) -> Option<Batch> {
+    let text = text.trim();
+    match text.strip_suffix('%') {
+        Some(p) => p
+            .parse::<u32>()
+            .ok()
+            .filter(|p| (1..=100).contains(p))
+            .map(Batch::Percent),
+        None => text
+            .parse::<u32>()
+            .ok()
+            .filter(|c| (1..=MAX_NODES).contains(c))
+            .map(Batch::Count),
+    }
+}
+
+/// Failed nodes a rolling deployment tolerates: 0 to 10,000.
+pub fn max_failed(text: &str) -> Option<u32> {
+    text.trim().parse::<u32>().ok().filter(|n| *n <= MAX_NODES)
+}
+
 /// One canary phase as typed: percent of nodes, how long, and its limits
 /// (error rate in percent, p95 in milliseconds).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,47 +107,17 @@ fn problem(field: impl Into<String>, message: impl Into<String>) -> Problem {
     }
 }
 
-/// Accepts what the server accepts: whole seconds or a number with s, m, h or d.
-pub fn duration_secs(text: &str) -> Option<u64> {
-    let text = text.trim();
-    if let Ok(secs) = text.parse::<u64>() {
-        return Some(secs);
-    }
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().ok()?;
-    let factor = match unit.trim() {
-        "s" | "sec" | "secs" => 1,
-        "m" | "min" | "mins" => 60,
-        "h" | "hour" | "hours" => 3600,
-        "d" | "day" | "days" => 86_400,
-        _ => return None,
-    };
-    number.checked_mul(factor)
-}
-
 impl StrategyInput {
     /// The problems a person should fix before the server is asked.
     pub fn problems(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         match self.kind.as_str() {
             "rolling" => {
-                let batch = self.batch_size.trim();
-                let ok = match batch.strip_suffix('%') {
-                    Some(p) => p
-                        .trim()
-                        .parse::<u32>()
-                        .is_ok_and(|p| (1..=100).contains(&p)),
-                    None => batch.parse::<u32>().is_ok_and(|c| c >= 1),
-                };
-                if !ok {
-                    out.push(problem(
-                        "batch_size",
-                        "a node count like 2 or a share like 25% (1–100 %)",
-                    ));
+                if batch_size(&self.batch_size).is_none() {
+                    out.push(problem("batch_size", BATCH_RULE));
                 }
-                if self.max_failed.trim().parse::<u32>().is_err() {
-                    out.push(problem("max_failed", "a whole number of nodes, 0 or more"));
+                if max_failed(&self.max_failed).is_none() {
+                    out.push(problem("max_failed", MAX_FAILED_RULE));
                 }
             }
             "canary" => {
@@ -127,12 +135,9 @@ impl StrategyInput {
                         )),
                         _ => out.push(problem(at("percent"), "a share of nodes from 1 to 100")),
                     }
-                    match duration_secs(&p.duration) {
-                        Some(s) if s <= 7 * 86_400 => {}
-                        Some(_) => {
-                            out.push(problem(at("duration"), "a phase lasts at most 7 days"))
-                        }
-                        None => out.push(problem(at("duration"), "a duration like 30s, 10m or 1h")),
+                    // The server's own parser and bounds.
+                    if let Err(message) = BoundedDuration::parse(&p.duration, &duration::PHASE) {
+                        out.push(problem(at("duration"), message));
                     }
                     if !p
                         .max_error_pct
@@ -236,9 +241,8 @@ mod tests {
     #[test]
     fn the_environment_default_sends_no_document() {
         assert_eq!(StrategyInput::default().document(), None);
-        assert_eq!(duration_secs("90"), Some(90));
-        assert_eq!(duration_secs("15m"), Some(900));
-        assert_eq!(duration_secs("2 h"), Some(7200));
-        assert_eq!(duration_secs("x"), None);
+        let ok = |t: &str| BoundedDuration::parse(t, &duration::PHASE).is_ok();
+        assert!(ok("90") && ok("15m") && ok("1h30m"));
+        assert!(!ok("2 h") && !ok("x") && !ok("8d"));
     }
 }

@@ -7,12 +7,36 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
+/// What a node accepts from an artifact, whoever published it: the
+/// directories `file://` URLs may read from, and how big it may be.
+#[derive(Debug, Clone)]
+pub struct ArtifactLimits {
+    /// `--artifact-dir`: `file://` artifacts only from under these (none: no `file://`).
+    pub file_roots: Vec<PathBuf>,
+    /// `--max-artifact-size`: the most bytes downloaded; unpacked, eight times that.
+    pub max_bytes: u64,
+}
+
+impl Default for ArtifactLimits {
+    fn default() -> Self {
+        Self {
+            file_roots: Vec::new(),
+            max_bytes: 2 << 30,
+        }
+    }
+}
+
+/// At most this many entries in one tarball.
+const MAX_ENTRIES: u64 = 100_000;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
     #[error("download failed: {0}")]
     Download(String),
-    #[error("checksum mismatch: expected sha256 {expected}, the artifact has {actual}")]
-    Checksum { expected: String, actual: String },
+    // The real digest is never reported: that would let whoever publishes
+    // learn the digest of any file a node can read.
+    #[error("checksum mismatch: the artifact is not the one published with sha256 {expected}")]
+    Checksum { expected: String },
     #[error("signature check failed: {0}")]
     Signature(String),
     #[error("could not unpack the artifact: {0}")]
@@ -21,45 +45,75 @@ pub enum ArtifactError {
     Io(#[from] std::io::Error),
 }
 
-/// Downloads `url` (`http(s)://` or `file://`) to `dest`, returning its SHA-256 digest.
+/// Downloads `url` (`http(s)://`, or `file://` under an allowed directory)
+/// to `dest`, at most `limits.max_bytes`, returning its SHA-256 digest.
+/// Redirects are not followed (the client is built that way).
 pub async fn download(
     client: &reqwest::Client,
     url: &str,
     dest: &Path,
+    limits: &ArtifactLimits,
 ) -> Result<[u8; 32], ArtifactError> {
+    let too_big = || {
+        ArtifactError::Download(format!(
+            "the artifact is larger than {} bytes",
+            limits.max_bytes
+        ))
+    };
     let mut file = tokio::fs::File::create(dest).await?;
     let mut hasher = Sha256::new();
-    if let Some(path) = url.strip_prefix("file://") {
+    let mut total: u64 = 0;
+    if url.starts_with("file:") {
         use tokio::io::AsyncReadExt;
-        let mut source = tokio::fs::File::open(path)
+        let path = allowed_file(url, &limits.file_roots).await?;
+        let mut source = tokio::fs::File::open(&path)
             .await
-            .map_err(|e| ArtifactError::Download(format!("{url}: {e}")))?;
+            .map_err(|_| ArtifactError::Download(format!("{url} cannot be read")))?;
         let mut buffer = vec![0u8; 64 * 1024];
         loop {
             let n = source.read(&mut buffer).await?;
             if n == 0 {
                 break;
             }
+            total += n as u64;
+            if total > limits.max_bytes {
+                return Err(too_big());
+            }
             hasher.update(&buffer[..n]);
             file.write_all(&buffer[..n]).await?;
         }
     } else {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(ArtifactError::Download(
+                "only http(s):// and file:// artifacts".into(),
+            ));
+        }
         let mut response = client
             .get(url)
             .send()
             .await
-            .map_err(|e| ArtifactError::Download(format!("{url}: {e}")))?;
+            .map_err(|e| ArtifactError::Download(format!("{url}: {}", transport(&e))))?;
         if !response.status().is_success() {
             return Err(ArtifactError::Download(format!(
                 "{url}: HTTP {}",
-                response.status()
+                response.status().as_u16()
             )));
+        }
+        if response
+            .content_length()
+            .is_some_and(|n| n > limits.max_bytes)
+        {
+            return Err(too_big());
         }
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| ArtifactError::Download(format!("{url}: {e}")))?
+            .map_err(|e| ArtifactError::Download(format!("{url}: {}", transport(&e))))?
         {
+            total += chunk.len() as u64;
+            if total > limits.max_bytes {
+                return Err(too_big());
+            }
             hasher.update(&chunk);
             file.write_all(&chunk).await?;
         }
@@ -68,15 +122,59 @@ pub async fn download(
     Ok(hasher.finalize().into())
 }
 
+/// A few words for a failed request, never the body of an answer.
+fn transport(error: &reqwest::Error) -> &'static str {
+    if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else if error.is_redirect() {
+        "redirects are not followed"
+    } else {
+        "the transfer failed"
+    }
+}
+
+/// The regular file a `file://` URL names, if it lies under one of `roots`
+/// once links are resolved. Whether a file outside exists is not told.
+async fn allowed_file(url: &str, roots: &[PathBuf]) -> Result<PathBuf, ArtifactError> {
+    let refused = || {
+        ArtifactError::Download(format!(
+            "{url} is not a file under this node's artifact directories (--artifact-dir)"
+        ))
+    };
+    let path = url::Url::parse(url)
+        .ok()
+        .filter(|u| {
+            u.host_str()
+                .is_none_or(|h| h.is_empty() || h == "localhost")
+        })
+        .and_then(|u| u.to_file_path().ok())
+        .ok_or_else(refused)?;
+    let real = tokio::fs::canonicalize(&path)
+        .await
+        .map_err(|_| refused())?;
+    let mut inside = false;
+    for root in roots {
+        if let Ok(root) = tokio::fs::canonicalize(root).await {
+            inside |= real.starts_with(&root);
+        }
+    }
+    let regular = tokio::fs::metadata(&real).await.is_ok_and(|m| m.is_file());
+    if inside && regular {
+        Ok(real)
+    } else {
+        Err(refused())
+    }
+}
+
 /// Compares a digest with the published hex checksum.
 pub fn verify_checksum(digest: &[u8; 32], expected: &str) -> Result<(), ArtifactError> {
-    let actual = hex::encode(digest);
-    if actual.eq_ignore_ascii_case(expected.trim()) {
+    if hex::encode(digest).eq_ignore_ascii_case(expected.trim()) {
         Ok(())
     } else {
         Err(ArtifactError::Checksum {
-            expected: expected.to_string(),
-            actual,
+            expected: expected.trim().to_string(),
         })
     }
 }
@@ -114,9 +212,18 @@ pub fn verify_signature(
         .map_err(|_| ArtifactError::Signature("the signature does not match the artifact".into()))
 }
 
-/// Unpacks a `.tar.gz` into `dir`, or places a single file there under its name
-/// in the URL. Tar entries that would land outside `dir` are refused by `tar`.
-pub async fn unpack(archive: PathBuf, url: String, dir: PathBuf) -> Result<(), ArtifactError> {
+/// Unpacks a `.tar.gz` into `dir`, or places a single file there under its
+/// name in the URL. The archive is hostile until proven otherwise: only
+/// regular files, directories and symlinks that stay inside `dir`; no
+/// setuid, setgid or sticky bits, owners or extended attributes; nothing
+/// named like the agent's own `.hotswap*` files; at most eight times the
+/// download limit unpacked, and 100,000 entries.
+pub async fn unpack(
+    archive: PathBuf,
+    url: String,
+    dir: PathBuf,
+    limits: ArtifactLimits,
+) -> Result<(), ArtifactError> {
     tokio::task::spawn_blocking(move || -> Result<(), ArtifactError> {
         use std::io::Read;
         std::fs::create_dir_all(&dir)?;
@@ -127,22 +234,120 @@ pub async fn unpack(archive: PathBuf, url: String, dir: PathBuf) -> Result<(), A
             .unwrap_or(false);
         if gzipped {
             let file = std::fs::File::open(&archive)?;
-            let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
-            tar.set_preserve_permissions(true);
-            tar.unpack(&dir)
-                .map_err(|e| ArtifactError::Unpack(e.to_string()))?;
+            let max_unpacked = limits.max_bytes.saturating_mul(8);
+            let decoder = flate2::read::GzDecoder::new(file).take(max_unpacked.saturating_add(1));
+            unpack_entries(tar::Archive::new(decoder), &dir, max_unpacked)
         } else {
             let name = url
                 .rsplit('/')
                 .next()
-                .filter(|n| crate::agent::releases::is_safe_component(n))
+                .filter(|n| {
+                    crate::agent::releases::is_safe_component(n) && !n.starts_with(".hotswap")
+                })
                 .unwrap_or("artifact");
             std::fs::copy(&archive, dir.join(name))?;
+            Ok(())
         }
-        Ok(())
     })
     .await
     .map_err(|e| ArtifactError::Unpack(e.to_string()))?
+}
+
+fn unpack_entries<R: std::io::Read>(
+    mut archive: tar::Archive<R>,
+    dir: &Path,
+    max_unpacked: u64,
+) -> Result<(), ArtifactError> {
+    use std::path::Component;
+    use tar::EntryType;
+    let refuse = |message: String| ArtifactError::Unpack(message);
+    archive.set_preserve_permissions(false);
+    archive.set_preserve_ownerships(false);
+    archive.set_unpack_xattrs(false);
+    archive.set_preserve_mtime(true);
+    let mut unpacked: u64 = 0;
+    let entries = archive.entries().map_err(|e| refuse(e.to_string()))?;
+    for (index, entry) in entries.enumerate() {
+        let mut entry = entry.map_err(|e| refuse(e.to_string()))?;
+        if index as u64 >= MAX_ENTRIES {
+            return Err(refuse(format!("more than {MAX_ENTRIES} entries")));
+        }
+        let path = entry
+            .path()
+            .map_err(|e| refuse(e.to_string()))?
+            .into_owned();
+        let shown = path.display().to_string();
+        let mut depth = 0usize;
+        for component in path.components() {
+            match component {
+                Component::Normal(part) => {
+                    if part.to_string_lossy().starts_with(".hotswap") {
+                        return Err(refuse(format!(
+                            "{shown}: names starting .hotswap are the agent's own"
+                        )));
+                    }
+                    depth += 1;
+                }
+                Component::CurDir => {}
+                _ => return Err(refuse(format!("{shown}: an entry outside the release"))),
+            }
+        }
+        match entry.header().entry_type() {
+            EntryType::Regular | EntryType::Continuous | EntryType::Directory => {}
+            EntryType::Symlink => {
+                let target = entry
+                    .link_name()
+                    .map_err(|e| refuse(e.to_string()))?
+                    .ok_or_else(|| refuse(format!("{shown}: a link without a target")))?;
+                if !link_stays_inside(depth, &target) {
+                    return Err(refuse(format!(
+                        "{shown}: a link that points outside the release"
+                    )));
+                }
+            }
+            other => {
+                return Err(refuse(format!(
+                "{shown}: a {other:?} entry; only files, directories and links inside the release"
+            )))
+            }
+        }
+        unpacked = unpacked.saturating_add(entry.header().size().unwrap_or(0));
+        if unpacked > max_unpacked {
+            return Err(refuse(format!(
+                "it unpacks to more than {max_unpacked} bytes"
+            )));
+        }
+        // Keeps the rwx bits (scripts stay executable), never setuid,
+        // setgid or sticky: `set_preserve_permissions(false)` masks them.
+        if !entry
+            .unpack_in(dir)
+            .map_err(|e| refuse(format!("{shown}: {e}")))?
+        {
+            return Err(refuse(format!("{shown}: an entry outside the release")));
+        }
+    }
+    Ok(())
+}
+
+/// A relative link target that, followed from an entry `depth` components
+/// deep (counting the entry itself), never climbs above the release.
+fn link_stays_inside(depth: usize, target: &Path) -> bool {
+    use std::path::Component;
+    let mut level = depth.saturating_sub(1) as isize;
+    for component in target.components() {
+        match component {
+            Component::Normal(_) => level += 1,
+            Component::CurDir => {}
+            Component::ParentDir => {
+                level -= 1;
+                if level < 0 {
+                    return false;
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return false,
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -179,10 +384,198 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let archive = dir.path().join("bad.tar.gz");
         std::fs::write(&archive, [0x1f, 0x8b, 0x08, 0, 1, 2, 3, 4, 5]).unwrap();
-        let result = unpack(archive, "file:///bad.tar.gz".into(), dir.path().join("out")).await;
+        let result = unpack(
+            archive,
+            "file:///bad.tar.gz".into(),
+            dir.path().join("out"),
+            ArtifactLimits::default(),
+        )
+        .await;
         assert!(
             matches!(result, Err(ArtifactError::Unpack(_))),
             "{result:?}"
         );
+    }
+
+    /// One tarball entry: path, kind, mode, link target, data.
+    type Entry<'a> = (&'a str, tar::EntryType, u32, Option<&'a str>, &'a [u8]);
+
+    /// A tarball built entry by entry.
+    fn tarball(dir: &Path, entries: &[Entry<'_>]) -> PathBuf {
+        let file = dir.join("artifact.tar.gz");
+        let gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&file).unwrap(),
+            flate2::Compression::fast(),
+        );
+        let mut builder = tar::Builder::new(gz);
+        for (path, kind, mode, link, data) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(*kind);
+            header.set_mode(*mode);
+            header.set_size(data.len() as u64);
+            if let Some(link) = link {
+                header.set_link_name(link).unwrap();
+            }
+            // Written raw: `set_path` would refuse the hostile names tested here.
+            let name = &mut header.as_old_mut().name;
+            name[..path.len()].copy_from_slice(path.as_bytes());
+            header.set_cksum();
+            builder.append(&header, *data).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap();
+        file
+    }
+
+    async fn unpack_into(dir: &Path, archive: PathBuf) -> Result<(), ArtifactError> {
+        unpack(
+            archive,
+            "file:///a.tar.gz".into(),
+            dir.join("out"),
+            ArtifactLimits::default(),
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn hostile_tarballs_are_refused_and_write_nothing_outside() {
+        use tar::EntryType::{Fifo, Link, Regular, Symlink};
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        let target = outside.to_str().unwrap().to_string();
+        let cases: Vec<(&str, Vec<Entry<'_>>)> = vec![
+            (
+                "the marker as a link out",
+                vec![(".hotswap-sha256", Symlink, 0o777, Some(&target), b"")],
+            ),
+            (
+                "a link to an absolute path",
+                vec![("config", Symlink, 0o777, Some(&target), b"")],
+            ),
+            (
+                "a link that climbs out",
+                vec![("a/config", Symlink, 0o777, Some("../../outside"), b"")],
+            ),
+            (
+                "a hard link",
+                vec![
+                    ("x", Regular, 0o644, None, b"x"),
+                    ("y", Link, 0o644, Some("x"), b""),
+                ],
+            ),
+            ("a fifo", vec![("pipe", Fifo, 0o644, None, b"")]),
+            (
+                "a path that climbs out",
+                vec![("../outside", Regular, 0o644, None, b"pwned")],
+            ),
+            (
+                "an absolute path",
+                vec![(&target, Regular, 0o644, None, b"pwned")],
+            ),
+        ];
+        for (name, entries) in cases {
+            let case = tempfile::tempdir_in(dir.path()).unwrap();
+            let result = unpack_into(case.path(), tarball(case.path(), &entries)).await;
+            assert!(
+                matches!(result, Err(ArtifactError::Unpack(_))),
+                "{name}: {result:?}"
+            );
+            assert!(!outside.exists(), "{name}: wrote outside the release");
+        }
+    }
+
+    #[tokio::test]
+    async fn files_keep_their_rwx_bits_but_never_setuid_or_setgid() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let archive = tarball(
+            dir.path(),
+            &[
+                (
+                    "bin/tool",
+                    tar::EntryType::Regular,
+                    0o6755,
+                    None,
+                    b"#!/bin/sh\n",
+                ),
+                (
+                    "bin/link",
+                    tar::EntryType::Symlink,
+                    0o777,
+                    Some("tool"),
+                    b"",
+                ),
+            ],
+        );
+        unpack_into(dir.path(), archive)
+            .await
+            .expect("a plain release unpacks");
+        let mode = std::fs::metadata(dir.path().join("out/bin/tool"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o7777, 0o755);
+    }
+
+    #[tokio::test]
+    async fn file_urls_are_read_only_under_the_artifact_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let allowed = dir.path().join("artifacts");
+        std::fs::create_dir_all(&allowed).unwrap();
+        std::fs::write(allowed.join("ok.tar.gz"), b"bytes").unwrap();
+        std::fs::write(dir.path().join("secret"), b"secret").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret"), allowed.join("sneaky")).unwrap();
+        let limits = ArtifactLimits {
+            file_roots: vec![allowed.clone()],
+            max_bytes: 1024,
+        };
+        let client = reqwest::Client::new();
+        let dest = dir.path().join("download");
+        let fetch = |url: String| {
+            let (client, dest, limits) = (client.clone(), dest.clone(), limits.clone());
+            async move { download(&client, &url, &dest, &limits).await }
+        };
+        assert!(
+            fetch(format!("file://{}", allowed.join("ok.tar.gz").display()))
+                .await
+                .is_ok()
+        );
+        for url in [
+            format!("file://{}", dir.path().join("secret").display()),
+            format!("file://{}", allowed.join("sneaky").display()),
+            format!("file://{}/../secret", allowed.display()),
+            format!("file://{}", allowed.join("missing").display()),
+            "file:///dev/zero".to_string(),
+            "file:///etc/hostname".to_string(),
+            format!("file://{}", allowed.display()),
+        ] {
+            let error = fetch(url.clone()).await.expect_err(&url).to_string();
+            assert!(
+                error.contains("not a file under this node's artifact directories"),
+                "{url}: {error}"
+            );
+        }
+        let small = ArtifactLimits {
+            file_roots: vec![allowed.clone()],
+            max_bytes: 3,
+        };
+        let error = download(
+            &client,
+            &format!("file://{}", allowed.join("ok.tar.gz").display()),
+            &dest,
+            &small,
+        )
+        .await
+        .expect_err("too big")
+        .to_string();
+        assert!(error.contains("larger than 3 bytes"), "{error}");
+    }
+
+    #[test]
+    fn a_checksum_mismatch_never_tells_the_real_digest() {
+        let digest: [u8; 32] = Sha256::digest(b"/etc/shadow").into();
+        let error = verify_checksum(&digest, &"0".repeat(64))
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains(&hex::encode(digest)), "{error}");
     }
 }

@@ -21,6 +21,7 @@ pub struct Executor {
     pub releases: Releases,
     pub journal: Journal,
     pub client: reqwest::Client,
+    pub limits: artifact::ArtifactLimits,
     pub prober: Option<Prober>,
     pub pre_swap: Option<String>,
     pub post_swap: Option<String>,
@@ -167,12 +168,19 @@ impl Executor {
         let unpacked: PathBuf = scratch.join(format!("{}.unpacked", cmd.version));
         let _ = std::fs::remove_dir_all(&unpacked);
         let result = async {
-            let digest = artifact::download(&self.client, &cmd.url, &download).await?;
+            let digest =
+                artifact::download(&self.client, &cmd.url, &download, &self.limits).await?;
             artifact::verify_checksum(&digest, &cmd.sha256)?;
             if let Some(key) = &cmd.public_key {
                 artifact::verify_signature(&digest, cmd.signature.as_deref(), key)?;
             }
-            artifact::unpack(download.clone(), cmd.url.clone(), unpacked.clone()).await?;
+            artifact::unpack(
+                download.clone(),
+                cmd.url.clone(),
+                unpacked.clone(),
+                self.limits.clone(),
+            )
+            .await?;
             self.releases
                 .install(&cmd.module, &cmd.version, &cmd.sha256, &unpacked)?;
             Ok(())

@@ -83,9 +83,12 @@ impl Releases {
 
     /// True when `version` is unpacked and was verified against `sha256`.
     pub fn has_verified(&self, module: &str, version: &str, sha256: &str) -> bool {
-        std::fs::read_to_string(self.release_dir(module, version).join(VERIFIED_MARKER))
-            .map(|stored| stored.trim().eq_ignore_ascii_case(sha256))
-            .unwrap_or(false)
+        let marker = self.release_dir(module, version).join(VERIFIED_MARKER);
+        // Only a plain file the agent wrote counts, never a link.
+        std::fs::symlink_metadata(&marker).is_ok_and(|m| m.file_type().is_file())
+            && std::fs::read_to_string(&marker)
+                .map(|stored| stored.trim().eq_ignore_ascii_case(sha256))
+                .unwrap_or(false)
     }
 
     /// Moves a completely unpacked directory into place as `version`.
@@ -96,7 +99,7 @@ impl Releases {
         sha256: &str,
         unpacked: &Path,
     ) -> io::Result<()> {
-        std::fs::write(unpacked.join(VERIFIED_MARKER), sha256)?;
+        write_new(&unpacked.join(VERIFIED_MARKER), sha256.as_bytes())?;
         let target = self.release_dir(module, version);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)?;
@@ -181,6 +184,23 @@ impl Releases {
             }
         }
     }
+}
+
+/// Writes a file that did not exist: whatever stands at `path` (a link out
+/// of the release, say) is removed first and never written through.
+fn write_new(path: &Path, contents: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path)?,
+        Ok(_) => std::fs::remove_file(path)?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?
+        .write_all(contents)
 }
 
 #[cfg(test)]

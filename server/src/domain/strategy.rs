@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use app::model::duration::{self, BoundedDuration, Bounds};
+use app::model::wizard;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -58,26 +60,16 @@ fn bad(path: impl Into<String>, message: impl Into<String>) -> StrategyError {
     }
 }
 
-/// Reads a duration given as seconds (`30`) or as text (`"10m"`, `"90s"`).
-pub fn parse_duration(value: &Value, path: &str) -> Result<Duration, StrategyError> {
-    match value {
-        Value::Number(n) => n.as_u64().map(Duration::from_secs).ok_or_else(|| {
-            bad(
-                path,
-                "a duration is a whole number of seconds or text like \"10m\"",
-            )
-        }),
-        Value::String(text) => humantime::parse_duration(text.trim()).map_err(|_| {
-            bad(
-                path,
-                format!("{text:?} is not a duration; write e.g. 30s, 10m or 1h"),
-            )
-        }),
-        _ => Err(bad(
-            path,
-            "a duration is a whole number of seconds or text like \"10m\"",
-        )),
-    }
+/// Reads a duration given as seconds (`30`) or as text (`"10m"`, `"1h30m"`),
+/// within `bounds` — the one parser the browser uses too.
+pub fn parse_duration(
+    value: &Value,
+    path: &str,
+    bounds: &Bounds,
+) -> Result<Duration, StrategyError> {
+    BoundedDuration::from_json(value, bounds)
+        .map(BoundedDuration::to_std)
+        .map_err(|message| bad(path, message))
 }
 
 impl Strategy {
@@ -93,41 +85,25 @@ impl Strategy {
             "direct" => Ok(Strategy::Direct),
             "blue_green" | "blue-green" => Ok(Strategy::BlueGreen),
             "rolling" => {
+                // Numbers and text go through the one parser the wizard uses.
                 let batch = match &doc["batch_size"] {
-                    Value::Null => BatchSize::Percent(25),
-                    Value::Number(n) => match n.as_u64() {
-                        Some(c) if (1..=10_000).contains(&c) => BatchSize::Count(c as u32),
-                        _ => return Err(bad("batch_size", "a batch is at least one node")),
-                    },
-                    Value::String(text) => {
-                        let number = text.trim().strip_suffix('%').unwrap_or(text.trim());
-                        match number.parse::<u32>() {
-                            Ok(p) if text.trim().ends_with('%') && (1..=100).contains(&p) => {
-                                BatchSize::Percent(p)
-                            }
-                            Ok(c) if !text.trim().ends_with('%') && c >= 1 => BatchSize::Count(c),
-                            _ => {
-                                return Err(bad(
-                                    "batch_size",
-                                    "a node count like 2 or a share like \"25%\" (1–100 %)",
-                                ))
-                            }
-                        }
-                    }
-                    _ => {
-                        return Err(bad(
-                            "batch_size",
-                            "a node count like 2 or a share like \"25%\"",
-                        ))
-                    }
-                };
-                let max_failed =
-                    match &doc["max_failed"] {
-                        Value::Null => 0,
-                        v => v.as_u64().filter(|n| *n <= 10_000).ok_or_else(|| {
-                            bad("max_failed", "a whole number of nodes, 0 or more")
-                        })? as u32,
-                    };
+                    Value::Null => Some(wizard::Batch::Percent(25)),
+                    Value::Number(n) => wizard::batch_size(&n.to_string()),
+                    Value::String(text) => wizard::batch_size(text),
+                    _ => None,
+                }
+                .map(|b| match b {
+                    wizard::Batch::Count(c) => BatchSize::Count(c),
+                    wizard::Batch::Percent(p) => BatchSize::Percent(p),
+                })
+                .ok_or_else(|| bad("batch_size", wizard::BATCH_RULE))?;
+                let max_failed = match &doc["max_failed"] {
+                    Value::Null => Some(0),
+                    Value::Number(n) => wizard::max_failed(&n.to_string()),
+                    Value::String(text) => wizard::max_failed(text),
+                    _ => None,
+                }
+                .ok_or_else(|| bad("max_failed", wizard::MAX_FAILED_RULE))?;
                 Ok(Strategy::Rolling { batch, max_failed })
             }
             "canary" => {
@@ -209,11 +185,8 @@ fn parse_phases(items: &[Value]) -> Result<Vec<CanaryPhase>, StrategyError> {
         previous = percent;
         let duration = match &item["duration"] {
             Value::Null => Duration::from_secs(300),
-            v => parse_duration(v, &at("duration"))?,
+            v => parse_duration(v, &at("duration"), &duration::PHASE)?,
         };
-        if duration > Duration::from_secs(7 * 24 * 3600) {
-            return Err(bad(at("duration"), "a phase lasts at most 7 days"));
-        }
         let max_error_rate = match &item["max_error_rate"] {
             Value::Null => 0.005,
             v => v

@@ -1,5 +1,6 @@
 //! API token secrets: random, shown once, stored as a hash.
 
+use app::model::duration::{BoundedDuration, Bounds};
 use rand::distributions::{Alphanumeric, DistString};
 use sha2::{Digest, Sha256};
 
@@ -20,16 +21,9 @@ pub fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// Parses "30d", "12h", "90m" or "1w" into a duration.
-pub fn parse_lifetime(text: &str) -> Result<chrono::Duration, String> {
-    let std = humantime::parse_duration(text.trim())
-        .map_err(|_| format!("{text:?} is not a duration such as 30d, 12h or 90m"))?;
-    let lifetime =
-        chrono::Duration::from_std(std).map_err(|_| "that duration is too long".to_string())?;
-    if lifetime < chrono::Duration::minutes(1) || lifetime > chrono::Duration::days(3650) {
-        return Err("a token lives between one minute and ten years".to_string());
-    }
-    Ok(lifetime)
+/// Parses "30d", "12h", "90m" or "1w" into a lifetime within `bounds`.
+pub fn parse_lifetime(text: &str, bounds: &Bounds) -> Result<chrono::Duration, String> {
+    BoundedDuration::parse(text, bounds).map(BoundedDuration::to_chrono)
 }
 
 #[cfg(test)]
@@ -49,9 +43,16 @@ mod tests {
 
     #[test]
     fn lifetimes_read_like_people_write_them() {
-        assert_eq!(parse_lifetime("30d"), Ok(chrono::Duration::days(30)));
-        assert_eq!(parse_lifetime("12h"), Ok(chrono::Duration::hours(12)));
-        assert!(parse_lifetime("soon").is_err());
-        assert!(parse_lifetime("1s").is_err());
+        use app::model::duration::TOKEN_LIFETIME;
+        assert_eq!(
+            parse_lifetime("30d", &TOKEN_LIFETIME),
+            Ok(chrono::Duration::days(30))
+        );
+        assert_eq!(
+            parse_lifetime("12h", &TOKEN_LIFETIME),
+            Ok(chrono::Duration::hours(12))
+        );
+        assert!(parse_lifetime("soon", &TOKEN_LIFETIME).is_err());
+        assert!(parse_lifetime("1s", &TOKEN_LIFETIME).is_err());
     }
 }

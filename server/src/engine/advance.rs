@@ -52,11 +52,13 @@ struct Analysis {
 
 fn analysis_of(env: &environments::Model) -> Analysis {
     let doc = &env.analysis;
-    let interval = crate::domain::strategy::parse_duration(&doc["interval"], "interval")
-        .ok()
-        .and_then(|d| Duration::from_std(d).ok())
-        .filter(|d| *d >= Duration::seconds(1))
-        .unwrap_or(Duration::seconds(30));
+    // Bounded, so a stored value from before the bound cannot overflow a time.
+    let interval = app::model::duration::BoundedDuration::from_json(
+        &doc["interval"],
+        &app::model::duration::ANALYSIS_INTERVAL,
+    )
+    .map(|d| d.to_chrono())
+    .unwrap_or(Duration::seconds(30));
     Analysis {
         interval,
         min_requests: doc["min_samples"].as_u64().unwrap_or(10),
@@ -378,6 +380,7 @@ async fn swap(
             let outcome = super::switch::run(
                 env.switch_hook.as_ref(),
                 engine.client(),
+                &engine.config().switch_commands,
                 &env.name,
                 plan.previous_pool.as_deref(),
                 to_pool,
@@ -682,6 +685,7 @@ async fn roll_back(
             match super::switch::run(
                 env.switch_hook.as_ref(),
                 engine.client(),
+                &engine.config().switch_commands,
                 &env.name,
                 from.as_deref(),
                 previous,

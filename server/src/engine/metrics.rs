@@ -2,7 +2,9 @@
 //! replicas are read from the database at scrape time; durations are observed
 //! by the replica that finished the deployment (sum them across replicas).
 
-use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, Registry, TextEncoder,
+};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
 use crate::services::ServiceError;
@@ -11,6 +13,8 @@ pub struct EngineMetrics {
     registry: Registry,
     duration: HistogramVec,
     approval_wait: Histogram,
+    job_panics: IntCounter,
+    worker_restarts: IntCounter,
 }
 
 impl EngineMetrics {
@@ -37,11 +41,31 @@ impl EngineMetrics {
             ]),
         )?;
         registry.register(Box::new(approval_wait.clone()))?;
+        let job_panics = IntCounter::new(
+            "hotswap_engine_panics_total",
+            "Deployments stopped because the engine panicked while advancing them",
+        )?;
+        registry.register(Box::new(job_panics.clone()))?;
+        let worker_restarts = IntCounter::new(
+            "hotswap_worker_restarts_total",
+            "Orchestration workers that died and were started again",
+        )?;
+        registry.register(Box::new(worker_restarts.clone()))?;
         Ok(Self {
             registry,
             duration,
             approval_wait,
+            job_panics,
+            worker_restarts,
         })
+    }
+
+    pub fn job_panicked(&self) {
+        self.job_panics.inc();
+    }
+
+    pub fn worker_restarted(&self) {
+        self.worker_restarts.inc();
     }
 
     pub fn observe_approval_wait(&self, seconds: f64) {

@@ -8,6 +8,10 @@ use serde_json::Value;
 
 use crate::domain::analysis::Sample;
 use crate::entities::node_samples;
+use crate::outbound::{read_capped, Outbound, OutboundPolicy};
+
+/// The most of a Prometheus answer that is read.
+const MAX_ANSWER_BYTES: usize = 1 << 20;
 
 /// What a provider needs to know about the window it is asked for.
 pub struct Window<'a> {
@@ -23,7 +27,7 @@ pub struct Window<'a> {
 /// could not be asked (the window is then inconclusive, never a pass).
 pub async fn samples(
     db: &DatabaseConnection,
-    client: &reqwest::Client,
+    client: &Outbound,
     analysis: &Value,
     window: &Window<'_>,
 ) -> Result<Vec<Sample>, String> {
@@ -68,27 +72,30 @@ pub fn render(template: &str, window: &Window<'_>) -> String {
 }
 
 async fn instant_query(
-    client: &reqwest::Client,
+    client: &Outbound,
     base: &str,
     query: &str,
     at: DateTime<Utc>,
 ) -> Result<Option<Vec<f64>>, String> {
     let url = format!("{}/api/v1/query", base.trim_end_matches('/'));
-    let answer: Value = client
-        .get(&url)
+    let failed = |e: crate::outbound::OutboundError| format!("prometheus: {e}");
+    let response = client
+        .request(reqwest::Method::GET, &url)
+        .map_err(failed)?
         .query(&[("query", query), ("time", &at.timestamp().to_string())])
         .timeout(std::time::Duration::from_secs(10))
         .send()
         .await
-        .map_err(|e| format!("prometheus at {base}: {e}"))?
-        .json()
+        .map_err(|e| failed(e.into()))?;
+    let status = response.status();
+    let body = read_capped(response, MAX_ANSWER_BYTES)
         .await
-        .map_err(|e| format!("prometheus at {base}: unreadable answer: {e}"))?;
+        .map_err(failed)?;
+    let answer: Value = serde_json::from_slice(&body)
+        .map_err(|_| format!("prometheus answered {status} with something other than JSON"))?;
+    // Its error text is not repeated: it could be anything the server returned.
     if answer["status"] != "success" {
-        return Err(format!(
-            "prometheus refused {query:?}: {}",
-            answer["error"].as_str().unwrap_or("unknown error")
-        ));
+        return Err(format!("prometheus refused a query ({status})"));
     }
     let values: Vec<f64> = answer["data"]["result"]
         .as_array()
@@ -104,7 +111,7 @@ async fn instant_query(
 }
 
 async fn prometheus(
-    client: &reqwest::Client,
+    client: &Outbound,
     analysis: &Value,
     window: &Window<'_>,
 ) -> Result<Vec<Sample>, String> {
@@ -137,14 +144,18 @@ async fn prometheus(
 }
 
 /// Checks a Prometheus analysis document.
-pub fn validate_prometheus(analysis: &serde_json::Map<String, Value>) -> Result<(), String> {
+pub fn validate_prometheus(
+    analysis: &serde_json::Map<String, Value>,
+    policy: &OutboundPolicy,
+) -> Result<(), String> {
     let url = analysis
         .get("url")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err("url: the Prometheus server, e.g. http://prometheus:9090".into());
+    if url.is_empty() {
+        return Err("url: the Prometheus server, e.g. https://prometheus.example:9090".into());
     }
+    policy.check_url(url).map_err(|e| format!("url: {e}"))?;
     for key in ["requests_query", "error_rate_query", "p95_query"] {
         if analysis
             .get(key)

@@ -1,17 +1,25 @@
-//! Blue-green traffic switches: the environment's `switch` hook, a command run
-//! on the server or an HTTP webhook (e.g. a load-balancer reload).
+//! Blue-green traffic switches: the environment's `switch` hook names either
+//! a command the server's operator configured (`HOTSWAP_SWITCH_COMMANDS`) or
+//! an HTTP webhook (e.g. a load-balancer reload). A tenant never supplies a
+//! command line: what runs on the server is the operator's to decide.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::outbound::{Outbound, OutboundPolicy};
+
 const HOOK_TIMEOUT: Duration = Duration::from_secs(30);
+
+const SHAPE: &str = "either {\"command\": \"<name of a switch command the operator configured>\"} or {\"webhook\": \"https://…\"}";
 
 /// Runs the hook to make `to_pool` serve traffic. No hook configured: only the
 /// recorded active pool changes (agents or the balancer read it from the API).
 pub async fn run(
     hook: Option<&Value>,
-    client: &reqwest::Client,
+    client: &Outbound,
+    commands: &BTreeMap<String, String>,
     environment: &str,
     from_pool: Option<&str>,
     to_pool: &str,
@@ -19,13 +27,15 @@ pub async fn run(
     let Some(hook) = hook.filter(|h| !h.is_null()) else {
         return Ok(());
     };
-    if let Some(command) = hook["command"].as_str() {
-        let env = [
-            ("HOTSWAP_ENVIRONMENT", environment.to_string()),
-            ("HOTSWAP_ACTIVE_POOL", to_pool.to_string()),
-            ("HOTSWAP_PREVIOUS_POOL", from_pool.unwrap_or("").to_string()),
-        ];
-        return crate::agent::hooks::run(command, &std::env::temp_dir(), &env, HOOK_TIMEOUT).await;
+    if let Some(name) = hook["command"].as_str() {
+        // Looked up now, not when the hook was set: an operator who removes a
+        // command disables it everywhere at once.
+        let Some(command) = commands.get(name) else {
+            return Err(format!(
+                "the switch command {name:?} is not configured on this server (HOTSWAP_SWITCH_COMMANDS)"
+            ));
+        };
+        return run_command(name, command, environment, from_pool, to_pool).await;
     }
     if let Some(url) = hook["webhook"].as_str() {
         let body = json!({
@@ -34,36 +44,184 @@ pub async fn run(
             "previous_pool": from_pool,
         });
         let response = client
-            .post(url)
+            .request(reqwest::Method::POST, url)
+            .map_err(|e| format!("switch webhook: {e}"))?
             .timeout(HOOK_TIMEOUT)
             .json(&body)
             .send()
             .await
-            .map_err(|e| format!("switch webhook {url}: {e}"))?;
+            .map_err(|e| {
+                format!(
+                    "switch webhook: {}",
+                    crate::outbound::OutboundError::from(e)
+                )
+            })?;
         if !response.status().is_success() {
             return Err(format!(
-                "switch webhook {url} answered {}",
-                response.status()
+                "switch webhook answered {}",
+                response.status().as_u16()
             ));
         }
         return Ok(());
     }
-    Err("the switch hook needs a \"command\" or a \"webhook\"".into())
+    Err(format!("the switch hook needs {SHAPE}"))
 }
 
-/// Checks a hook document as an admin sends it.
-pub fn validate(hook: &Value) -> Result<(), String> {
-    match hook {
-        Value::Null => Ok(()),
-        Value::Object(map) => match (map.get("command"), map.get("webhook")) {
-            (Some(Value::String(c)), None) if !c.trim().is_empty() => Ok(()),
-            (None, Some(Value::String(u)))
-                if u.starts_with("http://") || u.starts_with("https://") =>
-            {
+/// Runs an operator's command with a clean environment: only `PATH`, `HOME`
+/// and the switch's own variables, never the server's secrets. Its output is
+/// logged for the operator, not shown to the tenant.
+async fn run_command(
+    name: &str,
+    command: &str,
+    environment: &str,
+    from_pool: Option<&str>,
+    to_pool: &str,
+) -> Result<(), String> {
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .env_clear()
+        .env(
+            "PATH",
+            std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
+        )
+        .env("HOME", std::env::temp_dir())
+        .env("HOTSWAP_ENVIRONMENT", environment)
+        .env("HOTSWAP_ACTIVE_POOL", to_pool)
+        .env("HOTSWAP_PREVIOUS_POOL", from_pool.unwrap_or(""))
+        .current_dir(std::env::temp_dir())
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let output = match tokio::time::timeout(HOOK_TIMEOUT, cmd.output()).await {
+        Err(_) => {
+            return Err(format!(
+                "the switch command {name:?} did not finish within {HOOK_TIMEOUT:?}"
+            ))
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(%error, name, "a switch command could not start");
+            return Err(format!("the switch command {name:?} could not start"));
+        }
+        Ok(Ok(output)) => output,
+    };
+    if output.status.success() {
+        return Ok(());
+    }
+    tracing::warn!(
+        name,
+        status = ?output.status.code(),
+        stderr = %String::from_utf8_lossy(&output.stderr),
+        "a switch command failed"
+    );
+    Err(match output.status.code() {
+        Some(code) => format!("the switch command {name:?} exited with {code}"),
+        None => format!("the switch command {name:?} was killed by a signal"),
+    })
+}
+
+/// Checks a hook document as an Admin sends it: a command must be one the
+/// operator configured, a webhook an address the outgoing policy allows.
+pub fn validate(
+    hook: &Value,
+    commands: &BTreeMap<String, String>,
+    policy: &OutboundPolicy,
+) -> Result<(), String> {
+    let Value::Object(map) = hook else {
+        return if hook.is_null() {
+            Ok(())
+        } else {
+            Err(SHAPE.into())
+        };
+    };
+    match (map.get("command"), map.get("webhook"), map.len()) {
+        (Some(Value::String(name)), None, 1) => {
+            if commands.contains_key(name) {
                 Ok(())
+            } else if commands.is_empty() {
+                Err("commands are set by the server's operator (HOTSWAP_SWITCH_COMMANDS), and none are configured; use a webhook".into())
+            } else {
+                let names: Vec<&str> = commands.keys().map(String::as_str).collect();
+                Err(format!(
+                    "no switch command named {name:?}; the operator configured: {}",
+                    names.join(", ")
+                ))
             }
-            _ => Err("either {\"command\": \"…\"} or {\"webhook\": \"https://…\"}".into()),
-        },
-        _ => Err("either {\"command\": \"…\"} or {\"webhook\": \"https://…\"}".into()),
+        }
+        (None, Some(Value::String(url)), 1) => policy
+            .check_url(url)
+            .map(|_| ())
+            .map_err(|e| format!("webhook: {e}")),
+        _ => Err(SHAPE.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commands() -> BTreeMap<String, String> {
+        BTreeMap::from([("reload-lb".to_string(), "true".to_string())])
+    }
+
+    #[test]
+    fn only_named_operator_commands_and_allowed_webhooks_pass() {
+        let policy = OutboundPolicy::default();
+        let ok = |v: Value| validate(&v, &commands(), &policy);
+        assert!(ok(json!(null)).is_ok());
+        assert!(ok(json!({"command": "reload-lb"})).is_ok());
+        assert!(ok(json!({"webhook": "https://lb.example.com/switch"})).is_ok());
+        for bad in [
+            json!({"command": "touch /tmp/pwned"}),
+            json!({"command": "reload-lb", "webhook": "https://lb.example.com/"}),
+            json!({"webhook": "http://127.0.0.1:8080/"}),
+            json!({"webhook": "http://169.254.169.254/"}),
+            json!({"command": 7}),
+            json!("reload-lb"),
+        ] {
+            assert!(ok(bad.clone()).is_err(), "{bad}");
+        }
+        let none = validate(&json!({"command": "x"}), &BTreeMap::new(), &policy).unwrap_err();
+        assert!(none.contains("HOTSWAP_SWITCH_COMMANDS"), "{none}");
+    }
+
+    #[tokio::test]
+    async fn a_command_sees_its_pools_and_none_of_the_servers_secrets() {
+        std::env::set_var("HOTSWAP_TEST_SECRET", "hunter2");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = dir.path().join("seen");
+        let commands = BTreeMap::from([(
+            "record".to_string(),
+            format!(
+                "echo \"$HOTSWAP_ACTIVE_POOL:$HOTSWAP_TEST_SECRET\" > {}",
+                out.display()
+            ),
+        )]);
+        let client = Outbound::new(OutboundPolicy::default(), HOOK_TIMEOUT);
+        let hook = json!({"command": "record"});
+        run(
+            Some(&hook),
+            &client,
+            &commands,
+            "prod",
+            Some("blue"),
+            "green",
+        )
+        .await
+        .expect("runs");
+        assert_eq!(
+            std::fs::read_to_string(&out).expect("written").trim(),
+            "green:"
+        );
+        let missing = run(
+            Some(&json!({"command": "gone"})),
+            &client,
+            &commands,
+            "prod",
+            None,
+            "green",
+        )
+        .await
+        .unwrap_err();
+        assert!(missing.contains("not configured"), "{missing}");
     }
 }

@@ -13,6 +13,11 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub used_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// Set when an Admin revoked it before use.
+    pub revoked_at: Option<DateTimeUtc>,
+    /// How many nodes it may enroll, and how many it has.
+    pub max_uses: i32,
+    pub uses: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

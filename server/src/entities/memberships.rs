@@ -9,6 +9,8 @@ pub struct Model {
     pub user_id: i64,
     pub role: String,
     pub created_at: DateTimeUtc,
+    /// Set when a tenant Admin disabled this membership (the account stays).
+    pub disabled_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

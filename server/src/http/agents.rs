@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -41,7 +42,7 @@ async fn enroll(
         .await
         .map_err(|e| match e {
             crate::services::ServiceError::Unauthorized => ApiError::Forbidden(
-                "the enrollment token is unknown or expired; ask an Admin for a new one".into(),
+                "the enrollment token is unknown, used up, revoked or expired; ask an Admin for a new one".into(),
             ),
             other => other.into(),
         })?;
@@ -52,7 +53,7 @@ async fn enroll(
 async fn connect(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let credential = headers
         .get(axum::http::header::AUTHORIZATION)
@@ -63,12 +64,27 @@ async fn connect(
         Ok(node) => node,
         Err(e) => return ApiError::from(e).into_response(),
     };
+    let Ok(ws) = ws else {
+        return ApiError::UpgradeRequired("agents connect with a WebSocket".into()).into_response();
+    };
     ws.on_upgrade(move |socket| async move {
         let node_id = node.id;
         if let Err(error) = session(state.clone(), node, socket).await {
             tracing::info!(node_id, %error, "agent connection ended");
         }
     })
+}
+
+/// Ends the session of a node an Admin removed (its credential is gone).
+/// A database error keeps the agent: the next sweep asks again.
+async fn ensure_enrolled(
+    db: &sea_orm::DatabaseConnection,
+    node: &node_rows::Model,
+) -> anyhow::Result<()> {
+    match nodes::still_enrolled(db, node).await {
+        Ok(false) => anyhow::bail!("the node was removed"),
+        _ => Ok(()),
+    }
 }
 
 fn text(message: &ServerMessage) -> Message {
@@ -120,8 +136,12 @@ async fn session(
                         _ => {}
                     }
                 }
-                _ = wake.notified() => deliver(&db, &node, &mut socket, Resend::None).await?,
+                _ = wake.notified() => {
+                    ensure_enrolled(&db, &node).await?;
+                    deliver(&db, &node, &mut socket, Resend::None).await?;
+                }
                 _ = sweep.tick() => {
+                    ensure_enrolled(&db, &node).await?;
                     deliver(&db, &node, &mut socket, Resend::After(chrono::Duration::seconds(30))).await?;
                     socket.send(text(&ServerMessage::Ping)).await?;
                 }

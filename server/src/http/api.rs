@@ -65,9 +65,14 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/environments/{name}/enrollment-tokens",
-            post(nodes::create_enrollment_token),
+            get(nodes::enrollment_tokens).post(nodes::create_enrollment_token),
+        )
+        .route(
+            "/enrollment-tokens/{id}",
+            delete(nodes::revoke_enrollment_token),
         )
         .route("/nodes", get(nodes::list))
+        .route("/nodes/{id}", delete(nodes::remove))
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", delete(tokens::revoke))
         .route("/users", get(users::list).post(users::add))

@@ -116,10 +116,7 @@ pub async fn begin(
         .add_scope(Scope::new("profile".into()))
         .set_pkce_challenge(challenge)
         .url();
-    let next = match query.next.as_deref() {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") => p.to_string(),
-        _ => "/".to_string(),
-    };
+    let next = crate::domain::redirect::local_path(query.next.as_deref()).to_string();
     let pending = PendingLogin {
         state: csrf.secret().clone(),
         nonce: nonce.secret().clone(),
@@ -273,6 +270,7 @@ async fn complete(
         issuer: claims.issuer().to_string(),
         subject: claims.subject().to_string(),
         email: claims.email().map(|e| e.to_string()),
+        email_verified: claims.email_verified().unwrap_or(false),
         preferred_username: claims.preferred_username().map(|u| u.to_string()),
         groups,
     };

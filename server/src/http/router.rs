@@ -26,6 +26,7 @@ pub fn build(state: AppState, sessions: DbSessionStore, secure_cookies: bool) ->
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
         ))
+        .layer(axum::middleware::from_fn(refuse_impossible_asset_names))
         .service(ServeDir::new(pkg_dir).precompressed_gzip());
 
     Router::new()
@@ -58,4 +59,18 @@ pub fn build(state: AppState, sessions: DbSessionStore, secure_cookies: bool) ->
         .layer(session::layer(sessions, secure_cookies))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Names no file system holds (a segment over 255 bytes, a path over 1 KiB)
+/// are simply not found, rather than an error from opening them.
+async fn refuse_impossible_asset_names(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = request.uri().path();
+    if path.len() > 1024 || path.split('/').any(|segment| segment.len() > 255) {
+        return (axum::http::StatusCode::NOT_FOUND, "no such file").into_response();
+    }
+    next.run(request).await
 }

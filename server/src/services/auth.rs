@@ -139,14 +139,15 @@ async fn throttle(
 async fn first_tenant(db: &DatabaseConnection, user_id: i64) -> Result<Option<i64>, ServiceError> {
     Ok(memberships::Entity::find()
         .filter(memberships::Column::UserId.eq(user_id))
+        .filter(memberships::Column::DisabledAt.is_null())
         .order_by_asc(memberships::Column::Id)
         .one(db)
         .await?
         .map(|m| m.tenant_id))
 }
 
-/// The principal behind a session, or `None` when the user was disabled or
-/// lost their membership since signing in.
+/// The principal behind a session, or `None` when the account or its
+/// membership was disabled, or the membership removed, since signing in.
 pub async fn principal_for_user(
     db: &DatabaseConnection,
     user_id: i64,
@@ -163,6 +164,7 @@ pub async fn principal_for_user(
     let membership = memberships::Entity::find()
         .filter(memberships::Column::UserId.eq(user_id))
         .filter(memberships::Column::TenantId.eq(tenant_id))
+        .filter(memberships::Column::DisabledAt.is_null())
         .one(db)
         .await?;
     let Some(role) = membership.and_then(|m| Role::parse(&m.role)) else {
@@ -179,9 +181,11 @@ pub async fn principal_for_user(
             slug: tenant.slug,
             name: tenant.name,
         },
-        // A token never acts above its creator's current role.
+        // A token never acts above its creator's current role, and only a
+        // token with the whole Admin role carries the platform-admin flag.
         role: role_cap.map_or(role, |cap| cap.min(role)),
-        is_platform_admin: user.is_platform_admin,
+        is_platform_admin: user.is_platform_admin
+            && role_cap.is_none_or(|cap| cap == Role::Admin && role == Role::Admin),
         credential,
     }))
 }

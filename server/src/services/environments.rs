@@ -7,8 +7,12 @@ use sea_orm::{
 };
 use serde_json::{Map, Value};
 
+use app::model::duration;
+
 use crate::domain::strategy::{parse_duration, Strategy};
+use crate::engine::EngineConfig;
 use crate::entities::environments;
+use crate::outbound::OutboundPolicy;
 use crate::services::principal::Principal;
 use crate::services::tenancy::scoped;
 use crate::services::ServiceError;
@@ -22,6 +26,7 @@ pub async fn update(
     principal: &Principal,
     name: &str,
     patch: Map<String, Value>,
+    config: &EngineConfig,
 ) -> Result<(), ServiceError> {
     principal.require(Action::ManageEnvironments)?;
     let env = scoped::<environments::Entity>(&principal.tenant)
@@ -37,9 +42,9 @@ pub async fn update(
                     .map_err(|e| ServiceError::invalid("default_strategy", e.to_string()))?;
                 active.default_strategy = Set(strategy.to_document());
             }
-            "analysis" => active.analysis = Set(analysis(&env.analysis, &value)?),
+            "analysis" => active.analysis = Set(analysis(&env.analysis, &value, &config.outbound)?),
             "switch_hook" => {
-                crate::engine::switch::validate(&value)
+                crate::engine::switch::validate(&value, &config.switch_commands, &config.outbound)
                     .map_err(|m| ServiceError::invalid("switch_hook", m))?;
                 active.switch_hook = Set((!value.is_null()).then_some(value));
             }
@@ -62,14 +67,8 @@ pub async fn update(
                 active.required_approvals = Set(n as i32);
             }
             "approval_timeout" => {
-                let d = parse_duration(&value, "approval_timeout")
-                    .map_err(|e| ServiceError::invalid("approval_timeout", e.to_string()))?;
-                if d.as_secs() < 1 || d.as_secs() > MAX_APPROVAL_TIMEOUT_SECS {
-                    return Err(ServiceError::invalid(
-                        "approval_timeout",
-                        "between 1s and 30 days",
-                    ));
-                }
+                let d = parse_duration(&value, "approval_timeout", &duration::APPROVAL_TIMEOUT)
+                    .map_err(|e| ServiceError::invalid("approval_timeout", e.message))?;
                 active.approval_timeout_secs = Set(d.as_secs() as i64);
             }
             other => {
@@ -91,7 +90,6 @@ pub async fn update(
 
 /// More approvers than this is a typo, not a policy.
 const MAX_APPROVERS: i64 = 10;
-const MAX_APPROVAL_TIMEOUT_SECS: u64 = 30 * 24 * 3600;
 
 fn flag(value: &Value, field: &'static str) -> Result<bool, ServiceError> {
     value
@@ -99,7 +97,11 @@ fn flag(value: &Value, field: &'static str) -> Result<bool, ServiceError> {
         .ok_or_else(|| ServiceError::invalid(field, "true or false"))
 }
 
-fn analysis(current: &Value, patch: &Value) -> Result<Value, ServiceError> {
+fn analysis(
+    current: &Value,
+    patch: &Value,
+    policy: &OutboundPolicy,
+) -> Result<Value, ServiceError> {
     let Value::Object(fields) = patch else {
         return Err(ServiceError::invalid(
             "analysis",
@@ -110,11 +112,8 @@ fn analysis(current: &Value, patch: &Value) -> Result<Value, ServiceError> {
     for (key, value) in fields {
         match key.as_str() {
             "interval" => {
-                let d = parse_duration(value, "interval")
+                parse_duration(value, "interval", &duration::ANALYSIS_INTERVAL)
                     .map_err(|e| ServiceError::invalid("analysis", e.to_string()))?;
-                if d.as_secs() < 1 {
-                    return Err(ServiceError::invalid("analysis", "interval: at least 1s"));
-                }
             }
             "min_samples" if value.as_u64().is_some() => {}
             "min_samples" => {
@@ -148,7 +147,7 @@ fn analysis(current: &Value, patch: &Value) -> Result<Value, ServiceError> {
         merged.insert(key.clone(), value.clone());
     }
     if merged.get("provider").and_then(Value::as_str) == Some("prometheus") {
-        crate::engine::providers::validate_prometheus(&merged)
+        crate::engine::providers::validate_prometheus(&merged, policy)
             .map_err(|m| ServiceError::invalid("analysis", m))?;
     }
     Ok(Value::Object(merged))

@@ -8,8 +8,8 @@ use app::model::role::Action;
 use chrono::{DateTime, Duration, Utc};
 use rand::distributions::{Alphanumeric, DistString};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde::Deserialize;
 
@@ -29,9 +29,14 @@ pub const HEARTBEAT_SECS: u64 = 2;
 #[derive(Debug, Deserialize)]
 pub struct NewEnrollmentToken {
     pub pool: Option<String>,
-    /// Lifetime such as `1h` or `7d` (default 24 h).
+    /// Lifetime such as `1h` or `7d` (default 24 h, at most 30 days).
     pub expires: Option<String>,
+    /// How many nodes it may enroll (default 1, at most 1,000).
+    pub uses: Option<u32>,
 }
+
+/// Most nodes one enrollment token may enroll.
+pub const MAX_ENROLLMENT_USES: u32 = 1_000;
 
 pub use app::model::module::CreatedEnrollment as CreatedEnrollmentToken;
 
@@ -61,12 +66,26 @@ pub async fn create_enrollment_token(
     };
     let lifetime = match new.expires.as_deref().filter(|e| !e.trim().is_empty()) {
         None => Duration::hours(24),
-        Some(text) => crate::domain::token::parse_lifetime(text)
-            .map_err(|m| ServiceError::invalid("expires", m))?,
+        Some(text) => {
+            crate::domain::token::parse_lifetime(text, &app::model::duration::ENROLLMENT_LIFETIME)
+                .map_err(|m| ServiceError::invalid("expires", m))?
+        }
+    };
+    let max_uses = match new.uses {
+        None => 1,
+        Some(n @ 1..=MAX_ENROLLMENT_USES) => n as i32,
+        Some(_) => {
+            return Err(ServiceError::invalid(
+                "uses",
+                format!("from 1 to {MAX_ENROLLMENT_USES} nodes"),
+            ))
+        }
     };
     let token = secret("hse_");
     let now = Utc::now();
     let row = enrollment_tokens::ActiveModel {
+        max_uses: Set(max_uses),
+        uses: Set(0),
         tenant_id: Set(principal.tenant.id),
         environment_id: Set(env.id),
         pool: Set(pool.clone()),
@@ -80,15 +99,111 @@ pub async fn create_enrollment_token(
     .insert(db)
     .await?;
     Ok(CreatedEnrollmentToken {
+        id: row.id,
         token,
         environment: env.name,
         pool,
         expires_at: row.expires_at,
+        max_uses,
     })
 }
 
-/// Enrolls a node, or re-enrolls one of the same name in the same environment
-/// (a rebuilt machine): it gets a fresh credential and the old one stops working.
+/// The tenant's enrollment tokens for `environment`, newest first (never their secrets).
+pub async fn enrollment_tokens(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    environment: &str,
+) -> Result<Vec<app::model::module::EnrollmentTokenInfo>, ServiceError> {
+    principal.require(Action::ManageEnvironments)?;
+    let env = scoped::<environments::Entity>(&principal.tenant)
+        .filter(environments::Column::Name.eq(environment))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound("environment"))?;
+    let rows = scoped::<enrollment_tokens::Entity>(&principal.tenant)
+        .filter(enrollment_tokens::Column::EnvironmentId.eq(env.id))
+        .order_by_desc(enrollment_tokens::Column::Id)
+        .limit(200)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|t| app::model::module::EnrollmentTokenInfo {
+            id: t.id,
+            environment: env.name.clone(),
+            pool: t.pool,
+            expires_at: t.expires_at,
+            uses: t.uses,
+            max_uses: t.max_uses,
+            revoked: t.revoked_at.is_some(),
+            created_at: t.created_at,
+        })
+        .collect())
+}
+
+/// Revokes an enrollment token: no node enrolls with it any more.
+pub async fn revoke_enrollment_token(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: i64,
+) -> Result<(), ServiceError> {
+    principal.require(Action::ManageEnvironments)?;
+    let revoked = enrollment_tokens::Entity::update_many()
+        .col_expr(
+            enrollment_tokens::Column::RevokedAt,
+            Some(Utc::now()).into(),
+        )
+        .filter(enrollment_tokens::Column::Id.eq(id))
+        .filter(enrollment_tokens::Column::TenantId.eq(principal.tenant.id))
+        .filter(enrollment_tokens::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected;
+    if revoked == 1 {
+        return Ok(());
+    }
+    // Already revoked is fine; another tenant's or unknown is not found.
+    scoped::<enrollment_tokens::Entity>(&principal.tenant)
+        .filter(enrollment_tokens::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .map(|_| ())
+        .ok_or(ServiceError::NotFound("enrollment token"))
+}
+
+/// Removes (decommissions) a node: its credential stops working at once and
+/// its name is free to enroll again. Refused while a deployment is waiting
+/// on it.
+pub async fn remove(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: i64,
+) -> Result<(), ServiceError> {
+    use crate::entities::deployment_steps;
+    principal.require(Action::ManageEnvironments)?;
+    let node = scoped::<nodes::Entity>(&principal.tenant)
+        .filter(nodes::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound("node"))?;
+    let busy = deployment_steps::Entity::find()
+        .filter(deployment_steps::Column::NodeId.eq(node.id))
+        .filter(deployment_steps::Column::Status.is_in(["pending", "sent"]))
+        .one(db)
+        .await?;
+    if busy.is_some() {
+        return Err(ServiceError::Conflict(format!(
+            "{} is part of a deployment in progress; wait for it to end, or abort it",
+            node.name
+        )));
+    }
+    nodes::Entity::delete_by_id(node.id).exec(db).await?;
+    Ok(())
+}
+
+/// Enrolls a new node with a token that has uses left. A name already
+/// enrolled in the tenant is refused: taking over a node needs an Admin to
+/// remove it first, never just a token.
 pub async fn enroll(
     db: &DatabaseConnection,
     request: EnrollRequest,
@@ -98,7 +213,7 @@ pub async fn enroll(
         .filter(enrollment_tokens::Column::TokenHash.eq(hash(request.token.trim())))
         .one(db)
         .await?
-        .filter(|t| t.expires_at > now)
+        .filter(|t| t.expires_at > now && t.revoked_at.is_none() && t.uses < t.max_uses)
         .ok_or(ServiceError::Unauthorized)?;
     let name = app::model::validate::module_name(&request.name).map_err(|_| {
         ServiceError::invalid(
@@ -128,46 +243,55 @@ pub async fn enroll(
         .one(db)
         .await?;
     let labels = serde_json::to_value(&request.labels).unwrap_or_default();
-    let node = match existing {
-        Some(node) if node.environment_id != env.id => {
-            return Err(ServiceError::Conflict(format!(
-                "a node named {name} is enrolled in another environment; choose another --name"
-            )))
-        }
-        Some(node) => {
-            let mut active = node.into_active_model();
-            active.credential_hash = Set(Some(hash(&credential)));
-            active.pool = Set(token.pool.clone());
-            active.labels = Set(labels);
-            active.agent_version = Set(Some(request.agent_version.clone()));
-            active.updated_at = Set(now);
-            active.update(db).await?
-        }
-        None => {
-            nodes::ActiveModel {
-                tenant_id: Set(token.tenant_id),
-                environment_id: Set(env.id),
-                name: Set(name),
-                labels: Set(labels),
-                pool: Set(token.pool.clone()),
-                status: Set(OFFLINE.into()),
-                versions: Set(serde_json::json!({})),
-                agent_version: Set(Some(request.agent_version.clone())),
-                credential_hash: Set(Some(hash(&credential))),
-                last_heartbeat_at: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-            .insert(db)
-            .await?
-        }
-    };
-    if token.used_at.is_none() {
-        let mut used = token.into_active_model();
-        used.used_at = Set(Some(now));
-        used.update(db).await?;
+    if existing.is_some() {
+        return Err(ServiceError::Conflict(format!(
+            "a node named {name} is already enrolled; choose another --name, or have an Admin remove the old node first"
+        )));
     }
+    // One use of the token, taken atomically: racing agents cannot share the last one.
+    let claimed = enrollment_tokens::Entity::update_many()
+        .col_expr(
+            enrollment_tokens::Column::Uses,
+            sea_orm::sea_query::Expr::col(enrollment_tokens::Column::Uses).add(1),
+        )
+        .col_expr(enrollment_tokens::Column::UsedAt, Some(now).into())
+        .filter(enrollment_tokens::Column::Id.eq(token.id))
+        .filter(enrollment_tokens::Column::RevokedAt.is_null())
+        .filter(
+            sea_orm::sea_query::Expr::col(enrollment_tokens::Column::Uses).lt(
+                sea_orm::sea_query::Expr::col(enrollment_tokens::Column::MaxUses),
+            ),
+        )
+        .exec(db)
+        .await?
+        .rows_affected;
+    if claimed != 1 {
+        return Err(ServiceError::Unauthorized);
+    }
+    let node = nodes::ActiveModel {
+        tenant_id: Set(token.tenant_id),
+        environment_id: Set(env.id),
+        name: Set(name.clone()),
+        labels: Set(labels),
+        pool: Set(token.pool.clone()),
+        status: Set(OFFLINE.into()),
+        versions: Set(serde_json::json!({})),
+        agent_version: Set(Some(request.agent_version.clone())),
+        credential_hash: Set(Some(hash(&credential))),
+        last_heartbeat_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map_err(|e| {
+        if crate::services::error::is_unique_violation(&e) {
+            ServiceError::Conflict(format!("a node named {name} was just enrolled"))
+        } else {
+            e.into()
+        }
+    })?;
     Ok(EnrollResponse {
         node_id: node.id,
         credential,
@@ -175,6 +299,17 @@ pub async fn enroll(
         pool: node.pool,
         heartbeat_secs: HEARTBEAT_SECS,
     })
+}
+
+/// Whether `node` still exists with the credential it connected with.
+pub async fn still_enrolled(
+    db: &DatabaseConnection,
+    node: &nodes::Model,
+) -> Result<bool, ServiceError> {
+    Ok(nodes::Entity::find_by_id(node.id)
+        .one(db)
+        .await?
+        .is_some_and(|now| now.credential_hash == node.credential_hash))
 }
 
 pub async fn authenticate(

@@ -6,7 +6,7 @@ use chrono::Utc;
 use rand::distributions::{Alphanumeric, DistString};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set,
 };
 
 use crate::domain::oidc_roles::RolePolicy;
@@ -19,6 +19,8 @@ pub struct OidcIdentity {
     pub issuer: String,
     pub subject: String,
     pub email: Option<String>,
+    /// The provider vouches for the email (`email_verified`); absent is no.
+    pub email_verified: bool,
     pub preferred_username: Option<String>,
     pub groups: Vec<String>,
 }
@@ -45,16 +47,26 @@ pub async fn provision(
     let user = match linked {
         Some(user) => user,
         None => {
-            // An admin may have pre-registered the person by email.
+            // An admin may have pre-registered the person by email: linked
+            // only when the provider verified that email, only to an account
+            // made for single sign-on (no password of its own), and only when
+            // exactly one such account has it.
             let invited = match &identity.email {
-                Some(email) => {
-                    users::Entity::find()
+                Some(email) if identity.email_verified => {
+                    let mut matches = users::Entity::find()
                         .filter(users::Column::Email.eq(email.to_lowercase()))
                         .filter(users::Column::OidcSubject.is_null())
-                        .one(db)
-                        .await?
+                        .filter(users::Column::PasswordHash.is_null())
+                        .limit(2)
+                        .all(db)
+                        .await?;
+                    if matches.len() == 1 {
+                        matches.pop()
+                    } else {
+                        None
+                    }
                 }
-                None => None,
+                _ => None,
             };
             match invited {
                 Some(user) => {
@@ -106,6 +118,8 @@ pub async fn provision(
             .one(db)
             .await?;
         match existing {
+            // A tenant Admin disabled it: single sign-on does not undo that.
+            Some(m) if m.disabled_at.is_some() => continue,
             Some(m) if grant.authoritative && Role::parse(&m.role) != Some(grant.role) => {
                 let mut active = m.into_active_model();
                 active.role = Set(grant.role.as_str().to_string());
@@ -130,6 +144,7 @@ pub async fn provision(
         Some(id) => id,
         None => memberships::Entity::find()
             .filter(memberships::Column::UserId.eq(user.id))
+            .filter(memberships::Column::DisabledAt.is_null())
             .order_by_asc(memberships::Column::Id)
             .one(db)
             .await?

@@ -4,8 +4,8 @@
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select};
 
 use crate::entities::{
-    api_tokens, deployments, environments, memberships, module_versions, modules, nodes, tenants,
-    webhooks,
+    api_tokens, deployments, enrollment_tokens, environments, memberships, module_versions,
+    modules, nodes, tenants, webhooks,
 };
 use crate::services::ServiceError;
 
@@ -43,6 +43,7 @@ macro_rules! tenant_owned {
 tenant_owned!(
     api_tokens,
     deployments,
+    enrollment_tokens,
     environments,
     memberships,
     module_versions,

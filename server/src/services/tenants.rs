@@ -22,6 +22,7 @@ pub async fn of_user(
 ) -> Result<Vec<Membership>, ServiceError> {
     let rows = memberships::Entity::find()
         .filter(memberships::Column::UserId.eq(user_id))
+        .filter(memberships::Column::DisabledAt.is_null())
         .order_by_asc(memberships::Column::Id)
         .find_also_related(tenants::Entity)
         .all(db)
@@ -104,6 +105,7 @@ pub async fn membership_tenant_id(
     let member = memberships::Entity::find()
         .filter(memberships::Column::UserId.eq(user_id))
         .filter(memberships::Column::TenantId.eq(tenant.id))
+        .filter(memberships::Column::DisabledAt.is_null())
         .one(db)
         .await?;
     Ok(member.map(|_| tenant.id))

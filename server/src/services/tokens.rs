@@ -125,7 +125,26 @@ pub async fn revoke(
     Ok(info(active.update(db).await?, owner))
 }
 
-/// Revokes every live token of a user, e.g. when the user is disabled.
+/// Revokes a user's live tokens in one tenant, e.g. when their membership there is disabled.
+pub async fn revoke_all_of_user_in(
+    db: &DatabaseConnection,
+    user_id: i64,
+    tenant_id: i64,
+) -> Result<u64, ServiceError> {
+    let result = api_tokens::Entity::update_many()
+        .col_expr(
+            api_tokens::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(api_tokens::Column::UserId.eq(user_id))
+        .filter(api_tokens::Column::TenantId.eq(tenant_id))
+        .filter(api_tokens::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// Revokes every live token of a user, e.g. when the account is disabled.
 pub async fn revoke_all_of_user(
     db: &DatabaseConnection,
     user_id: i64,
@@ -172,6 +191,7 @@ pub async fn create_for_member(
         .ok_or(ServiceError::NotFound("user"))?;
     let member_role = scoped::<crate::entities::memberships::Entity>(&tenant)
         .filter(crate::entities::memberships::Column::UserId.eq(user.id))
+        .filter(crate::entities::memberships::Column::DisabledAt.is_null())
         .one(db)
         .await?
         .and_then(|m| Role::parse(&m.role))

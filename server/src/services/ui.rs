@@ -240,7 +240,17 @@ impl app::services::AdminService for UiService {
         disabled: Option<bool>,
     ) -> Result<Member, AppError> {
         let (state, p) = acting(Action::ManageUsers).await?;
-        Ok(users::update(&state.db, &p, id, MemberChange { role, disabled }).await?)
+        Ok(users::update(
+            &state.db,
+            &p,
+            id,
+            MemberChange {
+                role,
+                disabled,
+                account_disabled: None,
+            },
+        )
+        .await?)
     }
 
     async fn tokens(&self) -> Result<Vec<TokenInfo>, AppError> {
@@ -257,7 +267,7 @@ impl app::services::AdminService for UiService {
         let (state, p) = acting(Action::ManageTokens).await?;
         let lifetime = expires
             .as_deref()
-            .map(parse_lifetime)
+            .map(|text| parse_lifetime(text, &app::model::duration::TOKEN_LIFETIME))
             .transpose()
             .map_err(|message| AppError::Invalid {
                 field: Some("expires".into()),
@@ -341,10 +351,14 @@ impl app::services::AdminService for UiService {
             "approval_timeout".into(),
             change.approval_timeout.trim().to_string().into(),
         );
-        Ok(
-            crate::services::environments::update(&state.db, &p, &change.environment, patch)
-                .await?,
+        Ok(crate::services::environments::update(
+            &state.db,
+            &p,
+            &change.environment,
+            patch,
+            state.engine.config(),
         )
+        .await?)
     }
 
     async fn webhooks(&self) -> Result<Vec<WebhookInfo>, AppError> {
@@ -364,7 +378,10 @@ impl app::services::AdminService for UiService {
             events: (!events.is_empty()).then_some(events),
             format: Some(format).filter(|f| !f.is_empty()),
         };
-        Ok(crate::services::webhooks::create(&state.db, &p, new).await?)
+        Ok(
+            crate::services::webhooks::create(&state.db, &p, new, &state.engine.config().outbound)
+                .await?,
+        )
     }
 
     async fn delete_webhook(&self, id: i64) -> Result<(), AppError> {
@@ -414,7 +431,11 @@ impl app::services::AdminService for UiService {
             &state.db,
             &p,
             &environment,
-            nodes::NewEnrollmentToken { pool, expires },
+            nodes::NewEnrollmentToken {
+                pool,
+                expires,
+                uses: None,
+            },
         )
         .await?)
     }

@@ -35,7 +35,7 @@ pub async fn list(
         .collect();
     Ok(members
         .into_iter()
-        .filter_map(|m| Some(member(people.get(&m.user_id)?.clone(), &m.role)))
+        .filter_map(|m| Some(member(people.get(&m.user_id)?.clone(), &m)))
         .collect())
 }
 
@@ -71,11 +71,25 @@ pub async fn add(
         .filter(users::Column::Username.eq(username.as_str()))
         .one(db)
         .await?;
-    let (user, temporary_password) = match existing {
+    let (user, temporary_password, membership_row) = match existing {
+        // An account of another tenant: only a platform admin may bring it
+        // in, and nobody else learns anything about it but that the name is taken.
+        Some(user) if !principal.is_platform_admin => {
+            let here = scoped::<memberships::Entity>(&principal.tenant)
+                .filter(memberships::Column::UserId.eq(user.id))
+                .one(db)
+                .await?;
+            return Err(match here {
+                Some(_) => already_member(),
+                None => ServiceError::Conflict(format!(
+                    "the username {username} is taken; choose another"
+                )),
+            });
+        }
         Some(user) => {
             let inserted = membership(user.id).insert(db).await;
             match inserted {
-                Ok(_) => (user, None),
+                Ok(row) => (user, None, row),
                 Err(err) if is_unique_violation(&err) => return Err(already_member()),
                 Err(err) => return Err(err.into()),
             }
@@ -121,20 +135,23 @@ pub async fn add(
                 }
                 Err(err) => return Err(err.into()),
             };
-            membership(user.id).insert(&txn).await?;
+            let row = membership(user.id).insert(&txn).await?;
             txn.commit().await?;
-            (user, temporary)
+            (user, temporary, row)
         }
     };
     Ok(AddedMember {
-        member: member(user, new.role.as_str()),
+        member: member(user, &membership_row),
         temporary_password,
     })
 }
 
 pub struct MemberChange {
     pub role: Option<Role>,
+    /// This tenant's membership: a tenant Admin's to change.
     pub disabled: Option<bool>,
+    /// The account, in every tenant: a platform admin's only.
+    pub account_disabled: Option<bool>,
 }
 
 pub async fn update(
@@ -149,8 +166,13 @@ pub async fn update(
         .one(db)
         .await?
         .ok_or(ServiceError::NotFound("user"))?;
+    if change.account_disabled.is_some() {
+        principal.require_platform_admin()?;
+    }
     if user_id == principal.user_id
-        && (change.disabled == Some(true) || change.role.is_some_and(|r| r < Role::Admin))
+        && (change.disabled == Some(true)
+            || change.account_disabled == Some(true)
+            || change.role.is_some_and(|r| r < Role::Admin))
     {
         return Err(ServiceError::Conflict(
             "you cannot disable or demote yourself; ask another admin".into(),
@@ -161,29 +183,41 @@ pub async fn update(
         .await?
         .ok_or(ServiceError::NotFound("user"))?;
     let txn = db.begin().await?;
-    let mut role = membership.role.clone();
-    if let Some(new_role) = change.role {
-        role = new_role.as_str().to_string();
-        let mut active = membership.into_active_model();
-        active.role = Set(role.clone());
-        active.update(&txn).await?;
+    let mut membership = membership;
+    if change.role.is_some() || change.disabled.is_some() {
+        let mut active = membership.clone().into_active_model();
+        if let Some(role) = change.role {
+            active.role = Set(role.as_str().to_string());
+        }
+        if let Some(disabled) = change.disabled {
+            // Keeps the first time it was disabled.
+            active.disabled_at = Set(if disabled {
+                membership.disabled_at.or(Some(Utc::now()))
+            } else {
+                None
+            });
+        }
+        membership = active.update(&txn).await?;
     }
-    if let Some(disabled) = change.disabled {
+    if let Some(disabled) = change.account_disabled {
         let mut active = user.into_active_model();
         active.disabled = Set(disabled);
         active.updated_at = Set(Utc::now());
         user = active.update(&txn).await?;
     }
     txn.commit().await?;
+    // Sessions end at their next request (membership and account are re-read
+    // on each); tokens end now: this tenant's, or everywhere for the account.
     if change.disabled == Some(true) {
-        // Sessions end at their next request (the user is re-read on each);
-        // tokens end now.
+        tokens::revoke_all_of_user_in(db, user_id, principal.tenant.id).await?;
+    }
+    if change.account_disabled == Some(true) {
         tokens::revoke_all_of_user(db, user_id).await?;
     }
-    Ok(member(user, &role))
+    Ok(member(user, &membership))
 }
 
-fn member(user: users::Model, role: &str) -> Member {
+fn member(user: users::Model, membership: &memberships::Model) -> Member {
     Member {
         sign_in: match (&user.password_hash, &user.oidc_subject) {
             (Some(_), Some(_)) => "password, single sign-on",
@@ -194,8 +228,9 @@ fn member(user: users::Model, role: &str) -> Member {
         id: user.id,
         username: user.username,
         email: user.email,
-        role: Role::parse(role).unwrap_or(Role::Viewer),
-        disabled: user.disabled,
+        role: Role::parse(&membership.role).unwrap_or(Role::Viewer),
+        disabled: membership.disabled_at.is_some(),
+        account_disabled: user.disabled,
         must_change_password: user.must_change_password,
         last_login_at: user.last_login_at,
     }

@@ -3,6 +3,7 @@
 //! dispatcher sends due rows, signs each body with the webhook's secret, and
 //! retries failures with backoff. Every attempt is kept as the delivery log.
 
+use crate::outbound::{Outbound, OutboundError, OutboundPolicy};
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -59,15 +60,13 @@ pub async fn create(
     db: &DatabaseConnection,
     principal: &Principal,
     new: NewWebhook,
+    policy: &OutboundPolicy,
 ) -> Result<WebhookInfo, ServiceError> {
     principal.require(Action::ManageEnvironments)?;
-    let url = new.url.trim().to_string();
-    let parsed = reqwest::Url::parse(&url).map_err(|_| {
-        ServiceError::invalid("url", "an http(s) URL, e.g. https://hooks.example/x")
-    })?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
-        return Err(ServiceError::invalid("url", "an http(s) URL with a host"));
-    }
+    let url = policy
+        .check_url(new.url.trim())
+        .map_err(|e| ServiceError::invalid("url", e))?
+        .to_string();
     let events = new
         .events
         .unwrap_or_else(|| EVENTS.iter().map(|e| e.to_string()).collect());
@@ -219,12 +218,9 @@ pub async fn enqueue(
 }
 
 /// Sends due deliveries until the process stops.
-pub fn start(db: DatabaseConnection, public_url: String) -> JoinHandle<()> {
+pub fn start(db: DatabaseConnection, public_url: String, policy: OutboundPolicy) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let client = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .build()
-            .unwrap_or_default();
+        let client = Outbound::new(policy, TIMEOUT);
         loop {
             let _ = tokio::time::timeout(POLL, DUE.notified()).await;
             if let Err(error) = send_due(&db, &client, &public_url).await {
@@ -236,7 +232,7 @@ pub fn start(db: DatabaseConnection, public_url: String) -> JoinHandle<()> {
 
 async fn send_due(
     db: &DatabaseConnection,
-    client: &reqwest::Client,
+    client: &Outbound,
     public_url: &str,
 ) -> Result<(), ServiceError> {
     let now = Utc::now();
@@ -297,7 +293,7 @@ async fn subject(
 
 async fn attempt(
     db: &DatabaseConnection,
-    client: &reqwest::Client,
+    client: &Outbound,
     public_url: &str,
     delivery: webhook_deliveries::Model,
 ) -> Result<(), ServiceError> {
@@ -325,20 +321,26 @@ async fn attempt(
         delivery.event_id,
     );
     let bytes = serde_json::to_vec(&body).map_err(anyhow::Error::new)?;
-    let sent = client
-        .post(&hook.url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header("X-Hotswap-Event", &delivery.kind)
-        .header("X-Hotswap-Delivery", delivery.id.to_string())
-        .header("X-Hotswap-Signature", webhook::sign(&hook.secret, &bytes))
-        .body(bytes)
-        .send()
-        .await;
+    // Checked again at every attempt: the operator's policy may have changed.
+    let request = client.request(reqwest::Method::POST, &hook.url);
+    let sent = match request {
+        Err(refused) => Err(refused),
+        Ok(request) => request
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("X-Hotswap-Event", &delivery.kind)
+            .header("X-Hotswap-Delivery", delivery.id.to_string())
+            .header("X-Hotswap-Signature", webhook::sign(&hook.secret, &bytes))
+            .body(bytes)
+            .send()
+            .await
+            .map_err(OutboundError::from),
+    };
+    // The receiver's status is shown, never what it answered with.
     let (status, error) = match sent {
         Ok(r) if r.status().is_success() => (Some(r.status().as_u16() as i32), None),
         Ok(r) => (
             Some(r.status().as_u16() as i32),
-            Some(format!("the receiver answered {}", r.status())),
+            Some(format!("the receiver answered {}", r.status().as_u16())),
         ),
         Err(e) => (None, Some(format!("could not deliver: {e}"))),
     };

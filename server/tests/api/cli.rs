@@ -165,7 +165,8 @@ async fn an_agent_with_a_wrong_enrollment_token_is_refused() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("enrollment refused") && stderr.contains("unknown or expired"),
+        stderr.contains("enrollment refused")
+            && stderr.contains("unknown, used up, revoked or expired"),
         "{stderr}"
     );
 }

@@ -111,7 +111,7 @@ pub async fn start_fleet(client: &reqwest::Client, address: &str, spec: FleetSpe
             "{address}/api/v1/environments/{}/enrollment-tokens",
             spec.environment
         ),
-        json!({ "pool": spec.pool }),
+        json!({ "pool": spec.pool, "uses": spec.count }),
     )
     .await;
     assert_eq!(response.status(), 201, "enrollment token");
@@ -144,6 +144,11 @@ pub async fn start_fleet(client: &reqwest::Client, address: &str, spec: FleetSpe
             .map(|s| s.to_string())
             .collect();
             args.extend(["--root".to_string(), root.display().to_string()]);
+            // Test artifacts are written under the system's temp directory.
+            args.extend([
+                "--artifact-dir".to_string(),
+                std::env::temp_dir().display().to_string(),
+            ]);
             args.extend(spec.extra.iter().cloned());
             let child = Agent::spawn(&args, &log);
             Agent {

@@ -93,6 +93,9 @@ pub fn test_config(data_dir: &std::path::Path, database_url: &str) -> Config {
         // Test agents heartbeat every 300 ms.
         ("HOTSWAP_NODE_TIMEOUT", "2s".to_string()),
         ("HOTSWAP_APPROVAL_SWEEP_INTERVAL", "1s".to_string()),
+        // Receivers, switch webhooks and Prometheus run on loopback in tests;
+        // the attack tests turn this off again.
+        ("HOTSWAP_ALLOW_PRIVATE_TARGETS", "true".to_string()),
     ];
     Config::from_lookup(
         |key| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()),
@@ -106,14 +109,27 @@ pub fn test_config(data_dir: &std::path::Path, database_url: &str) -> Config {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the app with the test configuration changed by `tweak` (as an
+/// operator would set it).
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
     let database_url = fresh_database_url(data.path()).await;
-    spawn_app_on(data, database_url).await
+    let mut config = test_config(data.path(), &database_url);
+    tweak(&mut config);
+    start(data, database_url, config).await
 }
 
 /// Starts the app on an existing data directory and database.
 pub async fn spawn_app_on(data: TempDir, database_url: String) -> TestApp {
-    let app = Application::build(test_config(data.path(), &database_url))
+    let config = test_config(data.path(), &database_url);
+    start(data, database_url, config).await
+}
+
+async fn start(data: TempDir, database_url: String, config: Config) -> TestApp {
+    let app = Application::build(config)
         .await
         .expect("the application starts");
     let address = format!("http://{}", app.local_addr());

@@ -21,6 +21,7 @@ mod pages;
 mod prometheus;
 mod rbac;
 mod rollouts;
+mod security;
 mod tokens;
 mod users;
 mod webhooks;

@@ -304,10 +304,31 @@ async fn every_route_enforces_the_role_matrix() {
         ),
         (
             "GET",
+            "/api/v1/environments/{name}/enrollment-tokens",
+            "/api/v1/environments/dev/enrollment-tokens".into(),
+            None,
+            [401, 403, 403, 200, 200],
+        ),
+        (
+            "DELETE",
+            "/api/v1/enrollment-tokens/{id}",
+            "/api/v1/enrollment-tokens/999".into(),
+            None,
+            [401, 403, 403, 404, 404],
+        ),
+        (
+            "GET",
             "/api/v1/nodes",
             "/api/v1/nodes".into(),
             None,
             [401, 200, 200, 200, 200],
+        ),
+        (
+            "DELETE",
+            "/api/v1/nodes/{id}",
+            "/api/v1/nodes/999".into(),
+            None,
+            [401, 403, 403, 404, 404],
         ),
         (
             "GET",

@@ -9,7 +9,7 @@ use crate::fleet::{
     create_module, deploy, events, kinds, publish, start_fleet, tarball, wait_finished, wait_for,
     write_artifact, FleetSpec,
 };
-use crate::helpers::{post_json, spawn_app};
+use crate::helpers::{post_json, spawn_app, spawn_app_with};
 
 const LIMIT: Duration = Duration::from_secs(60);
 const HEALTHY: &str = "exit 0\n";
@@ -590,12 +590,20 @@ async fn operators_pause_resume_promote_and_abort() {
 
 #[tokio::test]
 async fn blue_green_deploys_to_the_idle_pool_and_switches_traffic() {
-    let app = spawn_app().await;
-    let (client, address) = (&app.client, app.address.as_str());
     let files = tempfile::tempdir().expect("temp dir");
     let switched = files.path().join("active-pool");
-    app.patch_environment("staging",
-        json!({"requires_approval": false, "switch_hook": {"command": format!("echo $HOTSWAP_ACTIVE_POOL > {}", switched.display())}}),
+    // Switch commands are the operator's: configured, then named by the environment.
+    let record = format!("echo $HOTSWAP_ACTIVE_POOL > {}", switched.display());
+    let app = spawn_app_with(|config| {
+        let commands = &mut config.engine.switch_commands;
+        commands.insert("record-pool".into(), record);
+        commands.insert("fail".into(), "exit 7".into());
+    })
+    .await;
+    let (client, address) = (&app.client, app.address.as_str());
+    app.patch_environment(
+        "staging",
+        json!({"requires_approval": false, "switch_hook": {"command": "record-pool"}}),
     )
     .await;
     let mut blue = FleetSpec::new("staging", 2);
@@ -656,7 +664,7 @@ async fn blue_green_deploys_to_the_idle_pool_and_switches_traffic() {
     );
 
     // A failing switch hook rolls the idle pool back and leaves traffic where it was.
-    app.patch_environment("staging", json!({"switch_hook": {"command": "exit 7"}}))
+    app.patch_environment("staging", json!({"switch_hook": {"command": "fail"}}))
         .await;
     let id = deploy(
         client,

@@ -79,7 +79,9 @@ fn MemberTable(list: Vec<Member>, update: ServerAction<UpdateMember>) -> impl In
                                 </td>
                                 <td>{m.sign_in.clone()}</td>
                                 <td>
-                                    {if m.disabled {
+                                    {if m.account_disabled {
+                                        "account disabled"
+                                    } else if m.disabled {
                                         "disabled"
                                     } else if m.must_change_password {
                                         "must change password"
@@ -105,7 +107,7 @@ fn MemberTable(list: Vec<Member>, update: ServerAction<UpdateMember>) -> impl In
                                         view! {
                                             <ConfirmButton
                                                 label="Disable"
-                                                question=format!("Disable {name}? Their sessions and tokens end now.")
+                                                question=format!("Disable {name} in this tenant? Their access here and their tokens here end now.")
                                                 on_confirm=Callback::new(move |_| {
                                                     update.dispatch(UpdateMember { id, role: None, disabled: Some(true) });
                                                 })

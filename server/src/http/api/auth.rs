@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use tower_sessions::Session;
 
+use crate::domain::redirect::local_path;
 use crate::http::auth::session_auth::{self, SessionAuth};
 use crate::http::error::{ApiError, ApiResult};
 use crate::services::principal::Principal;
@@ -40,14 +41,6 @@ fn is_form(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
-}
-
-/// Only same-site paths, so the login form cannot bounce anyone elsewhere.
-fn local_path(next: Option<&str>) -> &str {
-    match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p,
-        _ => "/",
-    }
 }
 
 /// `POST /api/v1/auth/login`: JSON `{username, password}` for clients, or the

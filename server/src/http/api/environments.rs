@@ -27,7 +27,14 @@ pub async fn update(
     >,
 ) -> ApiResult<Json<EnvironmentSummary>> {
     let Json(patch) = body?;
-    crate::services::environments::update(&state.db, &principal, &name, patch).await?;
+    crate::services::environments::update(
+        &state.db,
+        &principal,
+        &name,
+        patch,
+        state.engine.config(),
+    )
+    .await?;
     let envs = state.read.environments(&principal.tenant).await?;
     envs.into_iter()
         .find(|e| e.name == name)

@@ -39,7 +39,10 @@ pub async fn create(
     let lifetime = body
         .expires
         .as_deref()
-        .map(|e| parse_lifetime(e).map_err(|m| ApiError::invalid("expires", m)))
+        .map(|e| {
+            parse_lifetime(e, &app::model::duration::TOKEN_LIFETIME)
+                .map_err(|m| ApiError::invalid("expires", m))
+        })
         .transpose()?;
     let created = tokens::create(
         &state.db,

@@ -56,9 +56,12 @@ pub async fn add(
 pub struct UpdateUser {
     role: Option<String>,
     disabled: Option<bool>,
+    account_disabled: Option<bool>,
 }
 
-/// `PATCH /api/v1/users/{id}` `{role?, disabled?}`.
+/// `PATCH /api/v1/users/{id}` `{role?, disabled?, account_disabled?}`:
+/// `disabled` is the membership of this tenant; `account_disabled` the
+/// account everywhere (platform admins only).
 pub async fn update(
     State(state): State<AppState>,
     principal: Principal,
@@ -70,6 +73,7 @@ pub async fn update(
     let change = MemberChange {
         role: body.role.as_deref().map(role).transpose()?,
         disabled: body.disabled,
+        account_disabled: body.account_disabled,
     };
     Ok(Json(
         users::update(&state.db, &principal, id, change).await?,

@@ -31,7 +31,8 @@ pub async fn create(
     body: Result<Json<NewWebhook>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<WebhookInfo>)> {
     let Json(body) = body?;
-    let created = webhooks::create(&state.db, &principal, body).await?;
+    let created =
+        webhooks::create(&state.db, &principal, body, &state.engine.config().outbound).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
