@@ -57,6 +57,15 @@ impl MigrationTrait for Migration {
                     .add_column(ColumnDef::new(Added::Uses).integer().not_null().default(0))
                     .to_owned(),
             )
+            .await?;
+        // Tokens from before could be replayed for ever: they count as used up.
+        manager
+            .exec_stmt(
+                Query::update()
+                    .table(EnrollmentTokens::Table)
+                    .value(Added::Uses, Expr::col(Added::MaxUses))
+                    .to_owned(),
+            )
             .await
     }
 

@@ -94,6 +94,9 @@ pub struct AgentArgs {
     /// The largest artifact downloaded, in bytes or with K, M or G (unpacked: eight times that)
     #[arg(long, default_value = "2G", value_parser = parse_size)]
     pub max_artifact_size: u64,
+    /// The longest a download may take, however slowly it arrives
+    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+    pub download_timeout: std::time::Duration,
 }
 
 /// `1024`, `512K`, `100M` or `2G` (powers of 1024), at least 1 KiB.
@@ -231,6 +234,7 @@ async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
         artifacts: crate::agent::artifact::ArtifactLimits {
             file_roots: args.artifact_dirs,
             max_bytes: args.max_artifact_size,
+            max_duration: args.download_timeout,
         },
     })
     .await

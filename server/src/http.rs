@@ -2,6 +2,7 @@
 
 pub mod agents;
 pub mod api;
+pub mod api_errors;
 pub mod audit_trail;
 pub mod auth;
 pub mod error;

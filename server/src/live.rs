@@ -8,7 +8,7 @@
 //! commit in order and a cursor over `id > last` misses nothing; writers wake
 //! the reader, and a short tick covers a wake that came before the commit.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -49,8 +49,10 @@ pub struct LiveHub {
 struct Inner {
     db: DatabaseConnection,
     sender: broadcast::Sender<Arc<LiveEvent>>,
-    /// The newest event id fanned out (SQLite's cursor).
+    /// The newest event id fanned out.
     cursor: AtomicI64,
+    /// The cursor starts at the newest event when the replica starts.
+    started: AtomicBool,
     clients: IntGauge,
     /// Flips to true on shutdown: connections close with a reconnect hint.
     closing: watch::Sender<bool>,
@@ -68,6 +70,7 @@ impl LiveHub {
                 db,
                 sender,
                 cursor: AtomicI64::new(0),
+                started: AtomicBool::new(false),
                 clients,
                 closing: watch::Sender::new(false),
             }),
@@ -105,6 +108,20 @@ impl LiveHub {
     /// PostgreSQL: one listening connection per replica.
     async fn listen(self) {
         let pool = self.inner.db.get_postgres_connection_pool().clone();
+        // Live means from now on: history is for `?after=`, not re-broadcast
+        // at every start.
+        while !self.inner.started.load(Ordering::SeqCst) {
+            match newest_id(&self.inner.db, None).await {
+                Ok(id) => {
+                    self.inner.cursor.fetch_max(id, Ordering::SeqCst);
+                    self.inner.started.store(true, Ordering::SeqCst);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read the newest event yet; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
         loop {
             let listened = async {
                 let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;

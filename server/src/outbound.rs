@@ -200,7 +200,7 @@ impl Outbound {
             .no_proxy()
             .dns_resolver(Arc::new(PolicyResolver(policy.clone())))
             .build()
-            .unwrap_or_default();
+            .expect("the outgoing HTTP client builds (it needs nothing but TLS)");
         Self { client, policy }
     }
 

@@ -15,6 +15,9 @@ pub struct ArtifactLimits {
     pub file_roots: Vec<PathBuf>,
     /// `--max-artifact-size`: the most bytes downloaded; unpacked, eight times that.
     pub max_bytes: u64,
+    /// `--download-timeout`: a download that takes longer fails, however
+    /// slowly the other side keeps sending.
+    pub max_duration: std::time::Duration,
 }
 
 impl Default for ArtifactLimits {
@@ -22,8 +25,15 @@ impl Default for ArtifactLimits {
         Self {
             file_roots: Vec::new(),
             max_bytes: 2 << 30,
+            max_duration: std::time::Duration::from_secs(30 * 60),
         }
     }
+}
+
+/// Flags for opening a `file://` artifact (Linux's values: agents run on Linux).
+mod open_flags {
+    pub const NONBLOCK: i32 = 0o4000;
+    pub const NOFOLLOW: i32 = 0o400000;
 }
 
 /// At most this many entries in one tarball.
@@ -54,6 +64,22 @@ pub async fn download(
     dest: &Path,
     limits: &ArtifactLimits,
 ) -> Result<[u8; 32], ArtifactError> {
+    tokio::time::timeout(
+        limits.max_duration,
+        download_within(client, url, dest, limits),
+    )
+    .await
+    .map_err(|_| {
+        ArtifactError::Download(format!("{url} took longer than {:?}", limits.max_duration))
+    })?
+}
+
+async fn download_within(
+    client: &reqwest::Client,
+    url: &str,
+    dest: &Path,
+    limits: &ArtifactLimits,
+) -> Result<[u8; 32], ArtifactError> {
     let too_big = || {
         ArtifactError::Download(format!(
             "the artifact is larger than {} bytes",
@@ -66,9 +92,21 @@ pub async fn download(
     if url.starts_with("file:") {
         use tokio::io::AsyncReadExt;
         let path = allowed_file(url, &limits.file_roots).await?;
-        let mut source = tokio::fs::File::open(&path)
-            .await
-            .map_err(|_| ArtifactError::Download(format!("{url} cannot be read")))?;
+        // Opened without following a link and without blocking (a FIFO
+        // swapped in after the check must not hang the agent), then checked
+        // again as opened.
+        let mut source = {
+            use std::os::unix::fs::OpenOptionsExt;
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(open_flags::NOFOLLOW | open_flags::NONBLOCK)
+                .open(&path)
+                .map_err(|_| ArtifactError::Download(format!("{url} cannot be read")))?;
+            if !file.metadata().is_ok_and(|m| m.is_file()) {
+                return Err(ArtifactError::Download(format!("{url} cannot be read")));
+            }
+            tokio::fs::File::from_std(file)
+        };
         let mut buffer = vec![0u8; 64 * 1024];
         loop {
             let n = source.read(&mut buffer).await?;
@@ -262,6 +300,8 @@ fn unpack_entries<R: std::io::Read>(
     use tar::EntryType;
     let refuse = |message: String| ArtifactError::Unpack(message);
     archive.set_preserve_permissions(false);
+    // Nothing in a release is writable by group or others.
+    archive.set_mask(0o022);
     archive.set_preserve_ownerships(false);
     archive.set_unpack_xattrs(false);
     archive.set_preserve_mtime(true);
@@ -317,6 +357,16 @@ fn unpack_entries<R: std::io::Read>(
                 "it unpacks to more than {max_unpacked} bytes"
             )));
         }
+        // Nothing is written beneath a link an earlier entry made: the
+        // entry's place on disk is then exactly the path it names.
+        let mut prefix = dir.to_path_buf();
+        let parents: Vec<_> = path.components().collect();
+        for component in parents.iter().take(parents.len().saturating_sub(1)) {
+            prefix.push(component);
+            if std::fs::symlink_metadata(&prefix).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(refuse(format!("{shown}: written through a link")));
+            }
+        }
         // Keeps the rwx bits (scripts stay executable), never setuid,
         // setgid or sticky: `set_preserve_permissions(false)` masks them.
         if !entry
@@ -324,6 +374,36 @@ fn unpack_entries<R: std::io::Read>(
             .map_err(|e| refuse(format!("{shown}: {e}")))?
         {
             return Err(refuse(format!("{shown}: an entry outside the release")));
+        }
+    }
+    links_stay_inside(dir)
+}
+
+/// Every link in the unpacked tree, followed to the end (through other
+/// links), lands inside it: the text of one link cannot tell that alone.
+fn links_stay_inside(dir: &Path) -> Result<(), ArtifactError> {
+    let root = std::fs::canonicalize(dir)?;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current)? {
+            let path = entry?.path();
+            let kind = std::fs::symlink_metadata(&path)?.file_type();
+            if kind.is_symlink() {
+                let inside =
+                    std::fs::canonicalize(&path).is_ok_and(|target| target.starts_with(&root));
+                if !inside {
+                    let shown = path
+                        .strip_prefix(dir)
+                        .unwrap_or(&path)
+                        .display()
+                        .to_string();
+                    return Err(ArtifactError::Unpack(format!(
+                        "{shown}: a link that leads outside the release (or nowhere)"
+                    )));
+                }
+            } else if kind.is_dir() {
+                pending.push(path);
+            }
         }
     }
     Ok(())
@@ -468,6 +548,27 @@ mod tests {
                 vec![("../outside", Regular, 0o644, None, b"pwned")],
             ),
             (
+                "a link that looks deeper than it is",
+                vec![
+                    ("a", Symlink, 0o777, Some("."), b""),
+                    ("a/a/a/x", Symlink, 0o777, Some("../../../outside"), b""),
+                ],
+            ),
+            (
+                "a chain of links",
+                vec![
+                    ("a", Symlink, 0o777, Some("."), b""),
+                    ("b", Symlink, 0o777, Some("a/a/../.."), b""),
+                ],
+            ),
+            (
+                "a file written through a link",
+                vec![
+                    ("d", Symlink, 0o777, Some("."), b""),
+                    ("d/x", Regular, 0o644, None, b"x"),
+                ],
+            ),
+            (
                 "an absolute path",
                 vec![(&target, Regular, 0o644, None, b"pwned")],
             ),
@@ -527,6 +628,7 @@ mod tests {
         let limits = ArtifactLimits {
             file_roots: vec![allowed.clone()],
             max_bytes: 1024,
+            ..Default::default()
         };
         let client = reqwest::Client::new();
         let dest = dir.path().join("download");
@@ -557,6 +659,7 @@ mod tests {
         let small = ArtifactLimits {
             file_roots: vec![allowed.clone()],
             max_bytes: 3,
+            ..Default::default()
         };
         let error = download(
             &client,

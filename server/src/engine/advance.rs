@@ -104,8 +104,21 @@ async fn start(engine: &Engine, dep: deployments::Model) -> Result<Next, Service
         .one(db)
         .await?
         .ok_or(ServiceError::NotFound("environment"))?;
-    let strategy =
-        Strategy::parse(&dep.strategy).map_err(|e| anyhow::anyhow!("stored strategy: {e}"))?;
+    // Stored before today's bounds, it may no longer be valid: the deployment
+    // fails rather than retrying for ever.
+    let strategy = match Strategy::parse(&dep.strategy) {
+        Ok(strategy) => strategy,
+        Err(error) => {
+            finish(
+                engine,
+                &dep,
+                DeploymentStatus::Failed,
+                format!("its strategy is no longer valid: {error}"),
+            )
+            .await?;
+            return Ok(Next::Done);
+        }
+    };
     let targets = plan_targets(db, env.id).await?;
     let now = Utc::now();
     let planned = match plan(&strategy, &targets, env.active_pool.as_deref()) {

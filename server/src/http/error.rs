@@ -31,6 +31,8 @@ pub enum ApiError {
     UpgradeRequired(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    #[error("the request body is too large")]
+    PayloadTooLarge,
     #[error("too many requests; retry in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("the database is unavailable; try again shortly")]
@@ -61,6 +63,7 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -78,6 +81,7 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::UpgradeRequired(_) => "upgrade_required",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::PayloadTooLarge => "payload_too_large",
             Self::TooManyRequests { .. } => "rate_limited",
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "internal",
@@ -170,9 +174,37 @@ impl From<JsonRejection> for ApiError {
                 field: None,
                 message: e.body_text(),
             },
-            other => ApiError::BadRequest {
-                message: other.body_text(),
+            other => ApiError::from_status(other.status(), other.body_text()),
+        }
+    }
+}
+
+impl ApiError {
+    /// The error for a status some layer below answered with (a framework
+    /// rejection, a server function), with its text where it is a client's
+    /// mistake. Server-side causes are not repeated.
+    pub fn from_status(status: StatusCode, text: String) -> Self {
+        let text = if text.trim().is_empty() {
+            status.canonical_reason().unwrap_or("error").to_lowercase()
+        } else {
+            text.chars().take(300).collect()
+        };
+        match status {
+            StatusCode::UNAUTHORIZED => Self::Unauthorized,
+            StatusCode::FORBIDDEN => Self::Forbidden(text),
+            StatusCode::NOT_FOUND => Self::NotFound(text),
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed(text),
+            StatusCode::CONFLICT => Self::Conflict(text),
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType(text),
+            StatusCode::UNPROCESSABLE_ENTITY => Self::Invalid {
+                field: None,
+                message: text,
             },
+            StatusCode::UPGRADE_REQUIRED => Self::UpgradeRequired(text),
+            StatusCode::SERVICE_UNAVAILABLE => Self::Unavailable,
+            s if s.is_client_error() => Self::BadRequest { message: text },
+            _ => Self::Internal(anyhow::anyhow!("{status}: {text}")),
         }
     }
 }

@@ -6,6 +6,7 @@ use axum::extract::{Request, State};
 use axum::http::{Method, Uri};
 use axum::response::{IntoResponse, Response};
 
+use crate::http::api_errors::is_api;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
@@ -38,8 +39,4 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
     } else {
         (axum::http::StatusCode::METHOD_NOT_ALLOWED, message).into_response()
     }
-}
-
-fn is_api(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/")
 }

@@ -28,6 +28,10 @@ const PING: Duration = Duration::from_secs(20);
 const REMEMBERED: usize = 1024;
 /// WebSocket close code 1012, "service restart": reconnect shortly.
 pub const CLOSE_RESTART: u16 = 1012;
+/// Close code when the viewer's access ended (policy violation).
+pub const CLOSE_POLICY: u16 = 1008;
+/// How often an open stream asks again whether its viewer may still see it.
+const RECHECK: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Deserialize)]
 pub struct LiveQuery {
@@ -75,9 +79,8 @@ pub async fn tenant(
     let after = after(query)?;
     check_origin(&principal, &headers)?;
     let ws = ws.map_err(|_| upgrade_required())?;
-    let tenant_id = principal.tenant.id;
     Ok(ws
-        .on_upgrade(move |socket| follow(socket, state, tenant_id, None, after))
+        .on_upgrade(move |socket| follow(socket, state, principal, None, after))
         .into_response())
 }
 
@@ -96,9 +99,8 @@ pub async fn deployment(
     let after = after(query)?;
     check_origin(&principal, &headers)?;
     let ws = ws.map_err(|_| upgrade_required())?;
-    let tenant_id = principal.tenant.id;
     Ok(ws
-        .on_upgrade(move |socket| follow(socket, state, tenant_id, Some(id), after))
+        .on_upgrade(move |socket| follow(socket, state, principal, Some(id), after))
         .into_response())
 }
 
@@ -106,11 +108,14 @@ pub async fn deployment(
 async fn follow(
     mut socket: WebSocket,
     state: AppState,
-    tenant_id: i64,
+    principal: Principal,
     deployment_id: Option<i64>,
     after: Option<i64>,
 ) {
+    let tenant_id = principal.tenant.id;
     let hub: &LiveHub = &state.live;
+    let mut recheck = tokio::time::interval(RECHECK);
+    recheck.tick().await;
     // Subscribe before reading the backlog, so nothing falls in between.
     let mut events = hub.subscribe();
     let mut closing = hub.closing();
@@ -155,6 +160,19 @@ async fn follow(
             },
             _ = ping.tick() => {
                 ok = socket.send(Message::Ping(Vec::new().into())).await.is_ok();
+            }
+            // A disabled member, a removed membership or a revoked token
+            // stops streaming; a database hiccup does not.
+            _ = recheck.tick() => {
+                if let Ok(false) = crate::services::auth::still_valid(&state.db, &principal).await {
+                    let _ = socket
+                        .send(Message::Close(Some(CloseFrame {
+                            code: CLOSE_POLICY,
+                            reason: "access revoked".into(),
+                        })))
+                        .await;
+                    break;
+                }
             }
             _ = closing.changed() => {
                 let _ = socket

@@ -12,7 +12,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::http::auth::csrf;
 use crate::http::session::{self, DbSessionStore};
-use crate::http::{agents, api, audit_trail, fallback, health, metrics, oidc};
+use crate::http::{agents, api, api_errors, audit_trail, fallback, health, metrics, oidc};
 use crate::state::AppState;
 
 pub fn build(state: AppState, sessions: DbSessionStore, secure_cookies: bool) -> Router {
@@ -45,8 +45,10 @@ pub fn build(state: AppState, sessions: DbSessionStore, secure_cookies: bool) ->
         )
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)
-        // Innermost first: audit sees the matched route and the principal;
+        // Innermost first: every /api error becomes JSON with its real
+        // status before anything records it; audit sees the matched route and the principal;
         // CSRF refuses before anything runs; metrics time everything.
+        .layer(middleware::from_fn(api_errors::json_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             audit_trail::record,

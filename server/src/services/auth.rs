@@ -228,6 +228,36 @@ pub async fn principal_for_token(
     Ok(principal)
 }
 
+/// Whether `principal` may still act: the account and membership are enabled
+/// and, for a token, it is neither revoked nor expired. Long-lived
+/// connections (live streams) ask this again while they run.
+pub async fn still_valid(
+    db: &DatabaseConnection,
+    principal: &Principal,
+) -> Result<bool, ServiceError> {
+    let role_cap = match principal.credential {
+        Credential::Session => None,
+        Credential::Token { id } => {
+            let Some(row) = api_tokens::Entity::find_by_id(id).one(db).await? else {
+                return Ok(false);
+            };
+            if row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= Utc::now()) {
+                return Ok(false);
+            }
+            Role::parse(&row.role)
+        }
+    };
+    Ok(principal_for_user(
+        db,
+        principal.user_id,
+        principal.tenant.id,
+        principal.credential.clone(),
+        role_cap,
+    )
+    .await?
+    .is_some_and(|now| now.role.allows(app::model::role::Action::Read)))
+}
+
 /// An argon2id hash of a random string, verified against for unknown users.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Mr0jr7vGC2Z5rXh6ryWq0uF6kG4w0t6xv9Qyq3kD0QY";

@@ -172,26 +172,37 @@ pub async fn revoke_enrollment_token(
 }
 
 /// Removes (decommissions) a node: its credential stops working at once and
-/// its name is free to enroll again. Refused while a deployment is waiting
-/// on it.
+/// its name is free to enroll again. Refused while a deployment in its
+/// environment is active (its plan may name the node in a later phase).
 pub async fn remove(
     db: &DatabaseConnection,
     principal: &Principal,
     id: i64,
 ) -> Result<(), ServiceError> {
-    use crate::entities::deployment_steps;
+    use crate::entities::{deployment_steps, deployments};
+    use app::model::deployment::DeploymentStatus;
     principal.require(Action::ManageEnvironments)?;
     let node = scoped::<nodes::Entity>(&principal.tenant)
         .filter(nodes::Column::Id.eq(id))
         .one(db)
         .await?
         .ok_or(ServiceError::NotFound("node"))?;
+    let active: Vec<&str> = DeploymentStatus::ALL
+        .into_iter()
+        .filter(|s| s.is_active())
+        .map(DeploymentStatus::as_str)
+        .collect();
+    let deploying = deployments::Entity::find()
+        .filter(deployments::Column::EnvironmentId.eq(node.environment_id))
+        .filter(deployments::Column::Status.is_in(active))
+        .one(db)
+        .await?;
     let busy = deployment_steps::Entity::find()
         .filter(deployment_steps::Column::NodeId.eq(node.id))
         .filter(deployment_steps::Column::Status.is_in(["pending", "sent"]))
         .one(db)
         .await?;
-    if busy.is_some() {
+    if deploying.is_some() || busy.is_some() {
         return Err(ServiceError::Conflict(format!(
             "{} is part of a deployment in progress; wait for it to end, or abort it",
             node.name

@@ -452,9 +452,9 @@ impl From<ServiceError> for AppError {
             ServiceError::Conflict(message) => AppError::Conflict(message),
             ServiceError::Unauthorized => AppError::Unauthorized,
             ServiceError::Forbidden(message) => AppError::Forbidden(message),
-            ServiceError::TooManyAttempts { retry_after_secs } => AppError::Conflict(format!(
-                "too many attempts; try again in {retry_after_secs} s"
-            )),
+            ServiceError::TooManyAttempts { retry_after_secs } => {
+                AppError::TooManyRequests { retry_after_secs }
+            }
             ServiceError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
                 AppError::Unavailable

@@ -182,6 +182,16 @@ pub async fn update(
         .one(db)
         .await?
         .ok_or(ServiceError::NotFound("user"))?;
+    // A tenant's Admin cannot lock a platform admin out of their tenant.
+    if user.is_platform_admin
+        && !principal.is_platform_admin
+        && (change.disabled == Some(true) || change.role.is_some_and(|r| r < Role::Admin))
+    {
+        return Err(ServiceError::Forbidden(format!(
+            "{} is a platform admin; only a platform admin may disable or demote them",
+            user.username
+        )));
+    }
     let txn = db.begin().await?;
     let mut membership = membership;
     if change.role.is_some() || change.disabled.is_some() {

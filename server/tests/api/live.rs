@@ -243,3 +243,60 @@ async fn an_event_on_one_replica_reaches_a_client_of_another() {
     let seen = until(&mut socket, id, "deployment_succeeded").await;
     assert!(seen.iter().any(|e| e["kind"] == "node_swapped"), "{seen:?}");
 }
+
+/// An open stream ends when its viewer loses access: a revoked token, or a
+/// member whose membership is disabled, stops receiving events within seconds.
+#[tokio::test]
+async fn a_revoked_token_or_disabled_member_stops_streaming() {
+    let app = spawn_app().await;
+    let secret = token(&app).await;
+    let tokens: Vec<Value> = app.get("/api/v1/tokens").await.json().await.expect("JSON");
+    let id = tokens.iter().find(|t| t["name"] == "live").expect("listed")["id"].clone();
+    let member = app.add_member("watcher", "admin").await;
+    let watcher = app.member_client("watcher").await;
+    let member_secret = post_json(
+        &watcher,
+        &app.url("/api/v1/tokens"),
+        json!({"name": "watcher"}),
+    )
+    .await
+    .json::<Value>()
+    .await
+    .expect("JSON")["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let mut revoked = connect(&app, "/api/v1/live", &secret).await;
+    let mut disabled = connect(&app, "/api/v1/live", &member_secret).await;
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/v1/tokens/{id}")))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let response = app
+        .client
+        .patch(app.url(&format!("/api/v1/users/{member}")))
+        .json(&json!({"disabled": true}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    for (name, socket) in [
+        ("revoked token", &mut revoked),
+        ("disabled member", &mut disabled),
+    ] {
+        let closed = tokio::time::timeout(Duration::from_secs(15), async {
+            loop {
+                match socket.next().await {
+                    Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                    None | Some(Err(_)) => return None,
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await;
+        assert_eq!(closed.expect(name), Some(1008), "{name}");
+    }
+}

@@ -817,3 +817,76 @@ async fn impossible_asset_names_are_not_found() {
     assert_eq!(response.status(), 404);
     assert!(!response.text().await.expect("body").is_empty());
 }
+
+/// Whatever fails under `/api` answers JSON in the one shape with an honest
+/// status: server functions too (they used to answer 500 for everything),
+/// oversized bodies, undecodable path segments and plain GETs of sockets.
+#[tokio::test]
+async fn every_api_error_is_honest_json() {
+    let app = spawn_app().await;
+    let viewer_id = app.add_member("vic", "viewer").await;
+    let vic = app.member_client("vic").await;
+    let form = |client: &reqwest::Client, name: &str, body: String| {
+        let request = client
+            .post(app.url(&format!("/api/fn/{name}")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        async move { request.send().await.expect("sent") }
+    };
+    let big = "x".repeat(3 << 20);
+    let cases: Vec<(reqwest::Response, u16, &str)> = vec![
+        (form(&app.client, "get_deployment", "id=abc".into()).await, 400, "bad_request"),
+        (form(&app.client, "get_deployment", "id=999999".into()).await, 404, "not_found"),
+        (form(&app.anonymous, "get_deployment", "id=1".into()).await, 401, "unauthorized"),
+        (form(&vic, "revoke_token", "id=1".into()).await, 403, "forbidden"),
+        (form(&app.client, "create_token", "name=&role=viewer&expires=".into()).await, 422, "invalid"),
+        (form(&app.client, "update_member", format!("id={viewer_id}&disabled=maybe")).await, 400, "bad_request"),
+        (form(&app.client, "create_tenant", format!("slug=a&name={big}")).await, 413, "payload_too_large"),
+        (post_json(&app.anonymous, &app.url("/api/v1/auth/login"), json!({"username": big, "password": "x"})).await, 413, "payload_too_large"),
+        (app.client.get(app.url("/api/v1/environments/%FF/freeze-windows")).send().await.expect("sent"), 400, "bad_request"),
+        (app.anonymous.get(app.url("/api/v1/agents/connect")).send().await.expect("sent"), 401, "unauthorized"),
+        // NUL characters, which PostgreSQL cannot store, in JSON, a form and a query.
+        (post_json(&app.client, &app.url("/api/v1/environments/dev/freeze-windows"), json!({"name": "a\u{0}b", "weekly": {"day": "friday", "from": "16:00", "to": "18:00"}})).await, 422, "invalid"),
+        (post_json(&app.client, &app.url("/api/v1/tokens"), json!({"name": "ci\u{0}", "role": "viewer"})).await, 422, "invalid"),
+        (form(&app.client, "create_token", "name=a%00b&role=viewer".into()).await, 422, "invalid"),
+        (app.client.get(app.url("/api/v1/deployments?module=a%00")).send().await.expect("sent"), 422, "invalid"),
+    ];
+    for (response, status, code) in cases {
+        let url = response.url().path().to_string();
+        assert_eq!(response.status().as_u16(), status, "{url}");
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            content_type.starts_with("application/json"),
+            "{url}: {content_type}"
+        );
+        let body: Value = response.json().await.expect("JSON");
+        assert_eq!(body["error"]["code"], code, "{url}: {body}");
+    }
+}
+
+/// A tenant's Admin cannot lock the platform admin out of the tenant the
+/// platform admin made (nor demote them there).
+#[tokio::test]
+async fn a_tenant_admin_cannot_lock_out_the_platform_admin() {
+    let app = spawn_app().await;
+    let mallory = rival_admin(&app).await;
+    let members: Vec<Value> = app.get("/api/v1/users").await.json().await.expect("JSON");
+    let admin_id = members
+        .iter()
+        .find(|m| m["username"] == "admin")
+        .expect("listed")["id"]
+        .as_i64()
+        .expect("id");
+    for body in [json!({"disabled": true}), json!({"role": "viewer"})] {
+        let (status, answer) = patch(
+            &mallory,
+            app.url(&format!("/api/v1/users/{admin_id}")),
+            body.clone(),
+        )
+        .await;
+        assert_eq!(status, 403, "{body}: {answer}");
+    }
+}
