@@ -31,6 +31,11 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
         Err(refusal) => return refusal.into_response(),
     };
     let response = next.run(request).await;
+    // A form posted without JavaScript is sent back to its page, error or
+    // not: that redirect stays as it is.
+    if response.status().is_redirection() {
+        return response;
+    }
     if response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
         return server_function_error(response).await;
     }

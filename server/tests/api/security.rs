@@ -851,6 +851,22 @@ async fn every_api_error_is_honest_json() {
         (form(&app.client, "create_token", "name=a%00b&role=viewer".into()).await, 422, "invalid"),
         (app.client.get(app.url("/api/v1/deployments?module=a%00")).send().await.expect("sent"), 422, "invalid"),
     ];
+    // A form posted without JavaScript still goes back to its page.
+    let plain = app
+        .client
+        .post(app.url("/api/fn/create_token"))
+        .header("accept", "text/html")
+        .header("referer", app.url("/admin"))
+        .form(&[("name", ""), ("role", "viewer"), ("expires", "")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(plain.status(), 302);
+    let back = plain.headers()["location"].to_str().expect("ascii");
+    assert!(
+        back.starts_with(&app.url("/admin")) && back.contains("__err="),
+        "{back}"
+    );
     for (response, status, code) in cases {
         let url = response.url().path().to_string();
         assert_eq!(response.status().as_u16(), status, "{url}");
