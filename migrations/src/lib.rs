@@ -25,6 +25,7 @@ mod m20261124_000018_engine_progress;
 mod m20261124_000019_approval_deadline;
 mod m20261124_000020_freeze_windows_and_webhooks;
 mod m20261201_000021_disabled_memberships_and_revocable_enrollment;
+mod m20261201_000022_login_attempts;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000019_approval_deadline::Migration),
             Box::new(m20261124_000020_freeze_windows_and_webhooks::Migration),
             Box::new(m20261201_000021_disabled_memberships_and_revocable_enrollment::Migration),
+            Box::new(m20261201_000022_login_attempts::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ pub mod environments;
 pub mod events;
 pub mod freeze_windows;
 pub mod jobs;
+pub mod login_attempts;
 pub mod memberships;
 pub mod module_versions;
 pub mod modules;

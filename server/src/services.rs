@@ -10,6 +10,7 @@ pub mod environments;
 pub mod error;
 pub mod events;
 pub mod freeze;
+pub mod login_attempts;
 pub mod modules;
 pub mod nodes;
 pub mod oidc;

@@ -124,6 +124,7 @@ impl Application {
         let mut workers = self.engine.start();
         workers.push(self.live.start());
         workers.push(crate::http::session::purge_expired(self.sessions.clone()));
+        workers.push(crate::services::login_attempts::purge_old(self.db.clone()));
         workers.push(crate::services::webhooks::start(
             self.db.clone(),
             self.public_url.clone(),

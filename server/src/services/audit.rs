@@ -116,27 +116,3 @@ pub async fn list(
         now: Utc::now(),
     })
 }
-
-/// Times of failed `action` attempts on `column = value` since the last success there.
-pub async fn failures_since_success(
-    db: &DatabaseConnection,
-    action: &str,
-    column: audit_entries::Column,
-    value: &str,
-    window_start: DateTime<Utc>,
-) -> Result<Vec<DateTime<Utc>>, ServiceError> {
-    let rows = audit_entries::Entity::find()
-        .filter(audit_entries::Column::Action.eq(action))
-        .filter(column.eq(value))
-        .filter(audit_entries::Column::CreatedAt.gte(window_start))
-        .order_by_desc(audit_entries::Column::Id)
-        .limit(200)
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .take_while(|r| r.outcome != "success")
-        .filter(|r| r.outcome == "failure")
-        .map(|r| r.created_at)
-        .collect())
-}

@@ -9,10 +9,11 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use crate::domain::throttle::{ThrottlePolicy, PER_ACCOUNT, PER_ADDRESS};
+use crate::domain::throttle::AttemptOutcome;
 use crate::domain::{password, token};
-use crate::entities::{api_tokens, audit_entries, memberships, tenants, users};
+use crate::entities::{api_tokens, memberships, tenants, users};
 use crate::services::audit::{self, AuditRecord};
+use crate::services::login_attempts;
 use crate::services::principal::{Credential, Principal};
 use crate::services::tenancy::Tenant;
 use crate::services::ServiceError;
@@ -51,11 +52,10 @@ pub async fn sign_in(
     };
 
     let now = Utc::now();
-    let mut wait = throttle(db, &PER_ACCOUNT, audit_entries::Column::Target, username).await?;
-    if let Some(ip) = &source_ip {
-        wait = wait.max(throttle(db, &PER_ADDRESS, audit_entries::Column::SourceIp, ip).await?);
-    }
-    if let Some(wait) = wait {
+    let ip = source_ip.as_deref();
+    let this = login_attempts::begin(db, username, ip, now).await?;
+    if let Some(wait) = login_attempts::wait(db, this, username, ip, now).await? {
+        login_attempts::finish(db, this, AttemptOutcome::Throttled).await?;
         audit::record(db, attempt("denied", None, None, "throttled")).await?;
         return Err(ServiceError::TooManyAttempts {
             retry_after_secs: wait.num_seconds().max(1) as u64,
@@ -83,6 +83,12 @@ pub async fn sign_in(
         Some(u) => first_tenant(db, u.id).await?,
         None => None,
     };
+    let outcome = if matches {
+        AttemptOutcome::Success
+    } else {
+        AttemptOutcome::Failure
+    };
+    login_attempts::finish(db, this, outcome).await?;
     let Some(user) = user.filter(|_| matches) else {
         // Recorded in the account's tenant, so its admins see attacks on it.
         audit::record(
@@ -122,18 +128,6 @@ pub async fn sign_in(
         tenant_id,
         must_change_password,
     })
-}
-
-async fn throttle(
-    db: &DatabaseConnection,
-    policy: &ThrottlePolicy,
-    column: audit_entries::Column,
-    value: &str,
-) -> Result<Option<Duration>, ServiceError> {
-    let now = Utc::now();
-    let failures =
-        audit::failures_since_success(db, LOGIN_ACTION, column, value, now - policy.window).await?;
-    Ok(policy.wait(&failures, now))
 }
 
 async fn first_tenant(db: &DatabaseConnection, user_id: i64) -> Result<Option<i64>, ServiceError> {

@@ -3,9 +3,7 @@
 //! dispatcher sends due rows, signs each body with the webhook's secret, and
 //! retries failures with backoff. Every attempt is kept as the delivery log.
 
-use crate::outbound::{Outbound, OutboundError, OutboundPolicy};
 use std::sync::LazyLock;
-use std::time::Duration;
 
 use app::model::admin::{DeliveryInfo, WebhookInfo};
 use app::model::role::Action;
@@ -18,24 +16,20 @@ use sea_orm::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 
-use crate::domain::webhook::{self, Subject, EVENTS, MAX_ATTEMPTS};
-use crate::entities::{
-    deployments, environments, module_versions, modules, webhook_deliveries, webhooks,
-};
+use crate::domain::webhook::{self, EVENTS};
+use crate::entities::{webhook_deliveries, webhooks};
+use crate::outbound::OutboundPolicy;
 use crate::services::principal::Principal;
 use crate::services::tenancy::scoped;
 use crate::services::ServiceError;
 
+mod dispatch;
+
+pub use dispatch::start;
+
 /// Woken when a delivery is written in this process.
 static DUE: LazyLock<Notify> = LazyLock::new(Notify::new);
-/// How often the dispatcher looks for due deliveries without a wake (other
-/// replicas' writes, retries coming due).
-const POLL: Duration = Duration::from_millis(500);
-/// A claimed delivery is someone else's to retry after this long.
-const CLAIM_SECS: i64 = 30;
-const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn info(row: webhooks::Model, secret: Option<String>) -> WebhookInfo {
     WebhookInfo {
@@ -214,158 +208,5 @@ pub async fn enqueue(
     if queued {
         DUE.notify_waiters();
     }
-    Ok(())
-}
-
-/// Sends due deliveries until the process stops.
-pub fn start(db: DatabaseConnection, public_url: String, policy: OutboundPolicy) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let client = Outbound::new(policy, TIMEOUT);
-        loop {
-            let _ = tokio::time::timeout(POLL, DUE.notified()).await;
-            if let Err(error) = send_due(&db, &client, &public_url).await {
-                tracing::warn!(%error, "webhook deliveries could not be sent; retrying");
-            }
-        }
-    })
-}
-
-async fn send_due(
-    db: &DatabaseConnection,
-    client: &Outbound,
-    public_url: &str,
-) -> Result<(), ServiceError> {
-    let now = Utc::now();
-    let due = webhook_deliveries::Entity::find()
-        .filter(webhook_deliveries::Column::Status.eq("pending"))
-        .filter(webhook_deliveries::Column::NextAttemptAt.lte(now))
-        .order_by_asc(webhook_deliveries::Column::Id)
-        .limit(50)
-        .all(db)
-        .await?;
-    for delivery in due {
-        // Claim it: another replica's dispatcher may have seen it too.
-        let claimed = webhook_deliveries::Entity::update_many()
-            .col_expr(
-                webhook_deliveries::Column::NextAttemptAt,
-                (now + chrono::Duration::seconds(CLAIM_SECS)).into(),
-            )
-            .filter(webhook_deliveries::Column::Id.eq(delivery.id))
-            .filter(webhook_deliveries::Column::Status.eq("pending"))
-            .filter(webhook_deliveries::Column::NextAttemptAt.eq(delivery.next_attempt_at))
-            .exec(db)
-            .await?
-            .rows_affected
-            == 1;
-        if claimed {
-            attempt(db, client, public_url, delivery).await?;
-        }
-    }
-    Ok(())
-}
-
-async fn subject(
-    db: &DatabaseConnection,
-    deployment_id: Option<i64>,
-    public_url: &str,
-) -> Result<Option<Subject>, ServiceError> {
-    let Some(id) = deployment_id else {
-        return Ok(None);
-    };
-    let Some(dep) = deployments::Entity::find_by_id(id).one(db).await? else {
-        return Ok(None);
-    };
-    let module = modules::Entity::find_by_id(dep.module_id).one(db).await?;
-    let version = module_versions::Entity::find_by_id(dep.module_version_id)
-        .one(db)
-        .await?;
-    let env = environments::Entity::find_by_id(dep.environment_id)
-        .one(db)
-        .await?;
-    Ok(Some(Subject {
-        id,
-        module: module.map(|m| m.name).unwrap_or_default(),
-        version: version.map(|v| v.version).unwrap_or_default(),
-        environment: env.map(|e| e.name).unwrap_or_default(),
-        url: format!("{}/deployments/{id}", public_url.trim_end_matches('/')),
-    }))
-}
-
-async fn attempt(
-    db: &DatabaseConnection,
-    client: &Outbound,
-    public_url: &str,
-    delivery: webhook_deliveries::Model,
-) -> Result<(), ServiceError> {
-    let Some(hook) = webhooks::Entity::find_by_id(delivery.webhook_id)
-        .one(db)
-        .await?
-    else {
-        return Ok(());
-    };
-    let deployment_id = delivery.payload["deployment_id"].as_i64();
-    let subject = subject(db, deployment_id, public_url)
-        .await?
-        .unwrap_or(Subject {
-            id: 0,
-            module: String::new(),
-            version: String::new(),
-            environment: String::new(),
-            url: public_url.to_string(),
-        });
-    let body = webhook::body(
-        &hook.format,
-        &delivery.kind,
-        &subject,
-        &delivery.payload["detail"],
-        delivery.event_id,
-    );
-    let bytes = serde_json::to_vec(&body).map_err(anyhow::Error::new)?;
-    // Checked again at every attempt: the operator's policy may have changed.
-    let request = client.request(reqwest::Method::POST, &hook.url);
-    let sent = match request {
-        Err(refused) => Err(refused),
-        Ok(request) => request
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header("X-Hotswap-Event", &delivery.kind)
-            .header("X-Hotswap-Delivery", delivery.id.to_string())
-            .header("X-Hotswap-Signature", webhook::sign(&hook.secret, &bytes))
-            .body(bytes)
-            .send()
-            .await
-            .map_err(OutboundError::from),
-    };
-    // The receiver's status is shown, never what it answered with.
-    let (status, error) = match sent {
-        Ok(r) if r.status().is_success() => (Some(r.status().as_u16() as i32), None),
-        Ok(r) => (
-            Some(r.status().as_u16() as i32),
-            Some(format!("the receiver answered {}", r.status().as_u16())),
-        ),
-        Err(e) => (None, Some(format!("could not deliver: {e}"))),
-    };
-    let attempts = delivery.attempts + 1;
-    let now = Utc::now();
-    let mut row: webhook_deliveries::ActiveModel = delivery.into();
-    row.attempts = Set(attempts);
-    row.last_status = Set(status);
-    match error {
-        None => {
-            row.status = Set("delivered".into());
-            row.delivered_at = Set(Some(now));
-            row.last_error = Set(None);
-        }
-        Some(error) => {
-            row.last_error = Set(Some(error));
-            if attempts >= MAX_ATTEMPTS {
-                row.status = Set("failed".into());
-            } else {
-                let wait = chrono::Duration::from_std(webhook::backoff(attempts - 1))
-                    .unwrap_or(chrono::Duration::seconds(1));
-                row.next_attempt_at = Set(now + wait);
-            }
-        }
-    }
-    row.update(db).await?;
     Ok(())
 }

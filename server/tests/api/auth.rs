@@ -1,6 +1,6 @@
 use serde_json::{json, Value};
 
-use crate::helpers::{browser, spawn_app, ADMIN_PASSWORD};
+use crate::helpers::{browser, spawn_app, ADMIN_PASSWORD, MEMBER_PASSWORD};
 
 /// The admin signs in with a password and the API knows who they are.
 #[tokio::test]
@@ -283,4 +283,61 @@ async fn cross_site_server_function_calls_are_refused() {
     assert_eq!(response.status(), 403);
     let users: Value = app.get("/api/v1/users").await.json().await.expect("JSON");
     assert!(!users.to_string().contains("mallory"));
+}
+
+async fn login(client: &reqwest::Client, url: &str, username: &str, password: &str) -> u16 {
+    client
+        .post(url)
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .expect("sent")
+        .status()
+        .as_u16()
+}
+
+/// Guesses sent all at once count against each other: only the free five
+/// are checked, however many arrive together.
+#[tokio::test]
+async fn parallel_guesses_cannot_outrun_the_throttle() {
+    let app = spawn_app().await;
+    let client = browser(&app.address);
+    let url = app.url("/api/v1/auth/login");
+    let guesses = (0..30).map(|i| {
+        let (client, url) = (client.clone(), url.clone());
+        async move { login(&client, &url, "admin", &format!("guess-{i}")).await }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((checked, refused), (5, 25), "{statuses:?}");
+    assert_eq!(login(&client, &url, "admin", ADMIN_PASSWORD).await, 429);
+}
+
+/// An attacker who owns an account cannot sign in between guesses to reset
+/// their address's count: only the account's own success forgives it.
+#[tokio::test]
+async fn signing_in_between_guesses_does_not_reset_the_address() {
+    let app = spawn_app().await;
+    app.add_member("mallory", "viewer").await;
+    let client = browser(&app.address);
+    let url = app.url("/api/v1/auth/login");
+    for i in 0..20 {
+        if i % 4 == 0 {
+            assert_eq!(
+                login(&client, &url, "mallory", MEMBER_PASSWORD).await,
+                200,
+                "mallory's own sign-in {i}"
+            );
+        }
+        // Four guesses per account stay under the per-account limit.
+        let victim = format!("victim-{}", i / 4);
+        assert_eq!(
+            login(&client, &url, &victim, "guess").await,
+            401,
+            "guess {i}"
+        );
+    }
+    assert_eq!(login(&client, &url, "mallory", MEMBER_PASSWORD).await, 429);
+    assert_eq!(login(&client, &url, "victim-9", "guess").await, 429);
 }

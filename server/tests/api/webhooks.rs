@@ -217,3 +217,78 @@ async fn slack_receivers_get_a_line_of_text() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A receiver that accepts connections and never answers.
+async fn tarpit() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    url
+}
+
+/// One tenant's receiver that never answers, with a backlog of deliveries,
+/// does not hold up another tenant's.
+#[tokio::test]
+async fn a_tarpit_receiver_delays_only_its_own_tenant() {
+    use hotswap::entities::webhooks as hooks;
+    use hotswap::services::events;
+    use sea_orm::{ActiveModelTrait, Set};
+
+    let app = spawn_app().await;
+    let slow_tenant = app.default_tenant().await;
+    let other_tenant = crate::helpers::create_tenant(&app.db, "other").await;
+    let (url, received) = receiver().await;
+    for (tenant_id, url) in [(slow_tenant, tarpit().await), (other_tenant, url)] {
+        hooks::ActiveModel {
+            tenant_id: Set(tenant_id),
+            url: Set(url),
+            secret: Set("secret".into()),
+            events: Set(json!(["succeeded"])),
+            format: Set("json".into()),
+            enabled: Set(true),
+            created_at: Set(chrono::Utc::now()),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await
+        .expect("webhook");
+    }
+    for _ in 0..40 {
+        events::append(
+            &app.db,
+            slow_tenant,
+            None,
+            "deployment_succeeded",
+            json!({}),
+        )
+        .await
+        .expect("event");
+    }
+    // Let the dispatcher take up the tarpit's backlog first.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let sent = Instant::now();
+    events::append(
+        &app.db,
+        other_tenant,
+        None,
+        "deployment_succeeded",
+        json!({}),
+    )
+    .await
+    .expect("event");
+    // The receiver refuses its first call (500): wait for the retry after 1 s.
+    while received.0.lock().expect("lock").len() < 2 {
+        assert!(
+            sent.elapsed() < Duration::from_secs(6),
+            "the other tenant's delivery waits behind the tarpit"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

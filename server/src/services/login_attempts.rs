@@ -1,0 +1,134 @@
+//! The sign-in throttle's record: each attempt is written before its password
+//! is checked and finished after, so every replica and every parallel request
+//! counts the same guesses.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+
+use crate::domain::throttle::{Attempt, AttemptOutcome, ThrottlePolicy, PER_ACCOUNT, PER_ADDRESS};
+use crate::entities::login_attempts;
+use crate::services::ServiceError;
+
+/// Enough history for the longest wait (16 doublings past the free ones).
+const LOOK_BACK: u64 = 200;
+
+/// Attempts are kept this long, far beyond any throttle window.
+const KEPT_FOR: Duration = Duration::days(1);
+
+/// One attempt in flight.
+#[derive(Debug, Clone, Copy)]
+pub struct AttemptId(i64);
+
+/// Records that an attempt has begun.
+pub async fn begin(
+    db: &DatabaseConnection,
+    username: &str,
+    source_ip: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<AttemptId, ServiceError> {
+    let row = login_attempts::ActiveModel {
+        username: Set(username.to_string()),
+        source_ip: Set(source_ip.map(str::to_string)),
+        started_at: Set(now),
+        outcome: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(AttemptId(row.id))
+}
+
+/// How long this attempt must wait, counting every attempt on the same
+/// account, and from the same address, that began before it.
+pub async fn wait(
+    db: &DatabaseConnection,
+    attempt: AttemptId,
+    username: &str,
+    source_ip: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<Duration>, ServiceError> {
+    let mut wait = wait_for(
+        db,
+        attempt,
+        &PER_ACCOUNT,
+        login_attempts::Column::Username,
+        username,
+        now,
+    )
+    .await?;
+    if let Some(ip) = source_ip {
+        let by_address = wait_for(
+            db,
+            attempt,
+            &PER_ADDRESS,
+            login_attempts::Column::SourceIp,
+            ip,
+            now,
+        )
+        .await?;
+        wait = wait.max(by_address);
+    }
+    Ok(wait)
+}
+
+async fn wait_for(
+    db: &DatabaseConnection,
+    attempt: AttemptId,
+    policy: &ThrottlePolicy,
+    column: login_attempts::Column,
+    value: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Duration>, ServiceError> {
+    let earlier: Vec<Attempt> = login_attempts::Entity::find()
+        .filter(column.eq(value))
+        .filter(login_attempts::Column::Id.lt(attempt.0))
+        .filter(login_attempts::Column::StartedAt.gte(now - policy.window))
+        .order_by_desc(login_attempts::Column::Id)
+        .limit(LOOK_BACK)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| Attempt {
+            at: row.started_at,
+            outcome: AttemptOutcome::parse(row.outcome.as_deref()),
+        })
+        .collect();
+    Ok(policy.wait_after(&earlier, now))
+}
+
+/// Records how the attempt ended.
+pub async fn finish(
+    db: &DatabaseConnection,
+    attempt: AttemptId,
+    outcome: AttemptOutcome,
+) -> Result<(), ServiceError> {
+    login_attempts::Entity::update_many()
+        .col_expr(
+            login_attempts::Column::Outcome,
+            sea_orm::sea_query::Expr::value(outcome.as_str()),
+        )
+        .filter(login_attempts::Column::Id.eq(attempt.0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes attempts older than a day, every ten minutes.
+pub fn purge_old(db: DatabaseConnection) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            let deleted = login_attempts::Entity::delete_many()
+                .filter(login_attempts::Column::StartedAt.lt(Utc::now() - KEPT_FOR))
+                .exec(&db)
+                .await;
+            if let Err(error) = deleted {
+                tracing::warn!(%error, "could not delete old sign-in attempts; trying again later");
+            }
+        }
+    })
+}
