@@ -23,6 +23,7 @@ use sea_orm::EntityTrait;
 
 use self::advance::Next;
 use self::hub::AgentHub;
+use crate::domain::silence::SilenceClock;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -351,11 +352,19 @@ impl Engine {
         }
     }
 
+    /// Calls silent nodes offline, but only once the database has been
+    /// reachable for a whole node timeout (see [`SilenceClock`]).
     async fn sweep_nodes(self) {
         let mut tick = tokio::time::interval(Duration::from_secs(2));
+        let mut clock = SilenceClock::new(self.inner.config.node_timeout);
         loop {
             tick.tick().await;
-            let cutoff = chrono::Utc::now() - self.inner.config.node_timeout;
+            let started = chrono::Utc::now();
+            let reached = self.inner.db.ping().await.is_ok();
+            clock.probed(started, chrono::Utc::now(), reached);
+            let Some(cutoff) = clock.cutoff(chrono::Utc::now()) else {
+                continue;
+            };
             if let Err(error) =
                 crate::services::nodes::mark_silent_offline(&self.inner.db, cutoff).await
             {

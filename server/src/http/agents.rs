@@ -123,10 +123,11 @@ async fn session(
                     match incoming? {
                         Message::Text(body) => match serde_json::from_str::<AgentMessage>(&body) {
                             Ok(message) => {
-                                // A database hiccup must not drop the agent: the
-                                // heartbeat comes again, and results are re-sent
-                                // (the agent journals them) after the next sweep.
-                                if let Err(error) = handle(&engine, &node, message).await {
+                                // A database outage must not drop the agent or its
+                                // news: the message is written once the database is
+                                // back (a result left unwritten after that is re-sent
+                                // by the agent, which journals it, after a sweep).
+                                if let Err(error) = handle_when_possible(&engine, &node, message).await {
                                     tracing::warn!(node = %node.name, %error, "could not record an agent message");
                                 }
                             }
@@ -176,6 +177,33 @@ async fn deliver(
         }
     }
     Ok(())
+}
+
+/// How long a message waits for the database to come back before it is
+/// dropped (the agent sends heartbeats again and re-sends results).
+const HOLD_THROUGH_OUTAGE: Duration = Duration::from_secs(60);
+
+/// [`handle`], tried again while the database is unreachable, so what an
+/// agent reported during an outage is written as soon as it ends. Messages
+/// stay in order: later ones wait in the socket meanwhile.
+async fn handle_when_possible(
+    engine: &crate::engine::Engine,
+    node: &node_rows::Model,
+    message: AgentMessage,
+) -> Result<(), crate::services::ServiceError> {
+    let give_up = tokio::time::Instant::now() + HOLD_THROUGH_OUTAGE;
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match handle(engine, node, message.clone()).await {
+            Err(crate::services::ServiceError::Unavailable(_))
+                if tokio::time::Instant::now() + pause < give_up =>
+            {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
 async fn handle(

@@ -124,7 +124,17 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
 
 /// Starts the app on an existing data directory and database.
 pub async fn spawn_app_on(data: TempDir, database_url: String) -> TestApp {
-    let config = test_config(data.path(), &database_url);
+    spawn_app_on_with(data, database_url, |_| {}).await
+}
+
+/// [`spawn_app_on`] with changes to the configuration.
+pub async fn spawn_app_on_with(
+    data: TempDir,
+    database_url: String,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
+    let mut config = test_config(data.path(), &database_url);
+    tweak(&mut config);
     start(data, database_url, config).await
 }
 
