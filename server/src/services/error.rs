@@ -38,6 +38,11 @@ impl From<DbErr> for ServiceError {
     fn from(err: DbErr) -> Self {
         if is_unavailable(&err) {
             ServiceError::Unavailable(err)
+        } else if is_unique_violation(&err) {
+            // A check-then-insert that lost a race with an identical request.
+            ServiceError::Conflict(
+                "this exists already (it was just created by another request)".into(),
+            )
         } else {
             ServiceError::Unexpected(anyhow::Error::new(err))
         }

@@ -517,3 +517,21 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("a free port")
 }
+
+/// The `(METHOD, path)` of every `.route("…", get(…).post(…))` in a router's
+/// source, so tests that must cover every route notice a new one.
+pub fn routes_in(source: &str, prefix: &str) -> Vec<(String, String)> {
+    let mut routes = Vec::new();
+    for chunk in source.split(".route(").skip(1) {
+        let chunk = chunk.trim_start().strip_prefix('"').expect("a quoted path");
+        let (path, rest) = chunk.split_once('"').expect("a closing quote");
+        // The handlers, up to the next route.
+        let call = rest.split(".route(").next().unwrap_or(rest);
+        for method in ["get", "post", "patch", "put", "delete"] {
+            if call.contains(&format!("{method}(")) {
+                routes.push((method.to_uppercase(), format!("{prefix}{path}")));
+            }
+        }
+    }
+    routes
+}

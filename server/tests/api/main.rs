@@ -13,6 +13,7 @@ mod deployments;
 mod errors;
 mod first_run;
 mod freeze;
+mod fuzz;
 mod health;
 mod limits;
 mod live;

@@ -12,18 +12,7 @@ type Case = (&'static str, &'static str, String, Option<Value>, [u16; 5]);
 /// The routes registered in `src/http/api.rs`, read from its source so that a
 /// new route without a row here fails this test.
 fn registered_routes() -> Vec<(String, String)> {
-    let source = include_str!("../../src/http/api.rs");
-    let mut routes = Vec::new();
-    for chunk in source.split(".route(\"").skip(1) {
-        let (path, rest) = chunk.split_once('"').expect("a quoted path");
-        let call = rest.split(")\n").next().unwrap_or(rest);
-        for method in ["get", "post", "patch", "put", "delete"] {
-            if call.contains(&format!("{method}(")) {
-                routes.push((method.to_uppercase(), format!("/api/v1{path}")));
-            }
-        }
-    }
-    routes
+    crate::helpers::routes_in(include_str!("../../src/http/api.rs"), "/api/v1")
 }
 
 #[tokio::test]
