@@ -24,6 +24,7 @@
 //! | `HOTSWAP_NODE_TIMEOUT` | `15s` | a node silent this long is offline |
 //! | `HOTSWAP_STEP_TIMEOUT` | `10m` | a swap unanswered this long fails |
 //! | `HOTSWAP_APPROVAL_SWEEP_INTERVAL` | `5m` | how often overdue approval requests are expired |
+//! | `HOTSWAP_PURGE_INTERVAL` | `10m` | how often expired sessions and day-old sign-in attempts are deleted |
 //! | `HOTSWAP_DEPLOY_RATE_LIMIT` | `10` | deployments one member may request per minute (429 beyond) |
 //! | `HOTSWAP_ALLOW_PRIVATE_TARGETS` | `false` | `true`, or CIDR ranges, that webhooks, switch webhooks and Prometheus may reach although internal (loopback, private, link-local) |
 //! | `HOTSWAP_SWITCH_COMMANDS` | none | JSON object of blue-green switch commands by name, e.g. `{"reload-lb": "systemctl reload haproxy"}`; environments refer to them by name |
@@ -54,6 +55,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub log: LogConfig,
     pub engine: crate::engine::EngineConfig,
+    /// How often expired sessions and old sign-in attempts are deleted.
+    pub purge_interval: std::time::Duration,
 }
 
 /// Single sign-on through an OpenID provider.
@@ -222,6 +225,9 @@ impl Config {
         engine.node_timeout = duration("HOTSWAP_NODE_TIMEOUT", engine.node_timeout)?;
         engine.step_timeout = duration("HOTSWAP_STEP_TIMEOUT", engine.step_timeout)?;
         engine.approval_sweep = duration("HOTSWAP_APPROVAL_SWEEP_INTERVAL", engine.approval_sweep)?;
+        let purge_interval = duration("HOTSWAP_PURGE_INTERVAL", chrono::Duration::minutes(10))?
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(600));
         if let Some(text) = var("HOTSWAP_DEPLOY_RATE_LIMIT") {
             engine.deploy_rate_per_minute = text
                 .trim()
@@ -260,6 +266,7 @@ impl Config {
             },
             log: LogConfig { filter, json },
             engine,
+            purge_interval,
         })
     }
 }

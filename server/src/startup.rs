@@ -27,6 +27,7 @@ pub struct Application {
     public_url: String,
     first_run: Option<FirstRunAdmin>,
     sessions: DbSessionStore,
+    purge_interval: std::time::Duration,
 }
 
 impl Application {
@@ -98,6 +99,7 @@ impl Application {
             public_url: config.public_url.clone(),
             first_run,
             sessions,
+            purge_interval: config.purge_interval,
         })
     }
 
@@ -123,8 +125,14 @@ impl Application {
     ) -> std::io::Result<()> {
         let mut workers = self.engine.start();
         workers.push(self.live.start());
-        workers.push(crate::http::session::purge_expired(self.sessions.clone()));
-        workers.push(crate::services::login_attempts::purge_old(self.db.clone()));
+        workers.push(crate::http::session::purge_expired(
+            self.sessions.clone(),
+            self.purge_interval,
+        ));
+        workers.push(crate::services::login_attempts::purge_old(
+            self.db.clone(),
+            self.purge_interval,
+        ));
         workers.push(crate::services::webhooks::start(
             self.db.clone(),
             self.public_url.clone(),

@@ -78,11 +78,15 @@ impl ExpiredDeletion for DbSessionStore {
     }
 }
 
-/// Deletes expired sessions every ten minutes, so visits that never sign
-/// in (each single sign-on attempt keeps one) do not pile up.
-pub fn purge_expired(store: DbSessionStore) -> tokio::task::JoinHandle<()> {
+/// Deletes expired sessions every `every` (`HOTSWAP_PURGE_INTERVAL`), so
+/// visits that never sign in (each single sign-on attempt keeps one) do not
+/// pile up.
+pub fn purge_expired(
+    store: DbSessionStore,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+        let mut every = tokio::time::interval(every);
         loop {
             every.tick().await;
             if let Err(error) = store.delete_expired().await {

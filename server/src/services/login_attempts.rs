@@ -116,10 +116,13 @@ pub async fn finish(
     Ok(())
 }
 
-/// Deletes attempts older than a day, every ten minutes.
-pub fn purge_old(db: DatabaseConnection) -> tokio::task::JoinHandle<()> {
+/// Deletes attempts older than a day, every `every`.
+pub fn purge_old(
+    db: DatabaseConnection,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+        let mut every = tokio::time::interval(every);
         loop {
             every.tick().await;
             let deleted = login_attempts::Entity::delete_many()

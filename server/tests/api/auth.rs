@@ -341,3 +341,54 @@ async fn signing_in_between_guesses_does_not_reset_the_address() {
     assert_eq!(login(&client, &url, "mallory", MEMBER_PASSWORD).await, 429);
     assert_eq!(login(&client, &url, "victim-9", "guess").await, 429);
 }
+
+/// Expired sessions and day-old sign-in attempts are deleted, so visits that
+/// never sign in, and guesses, do not pile up in the database.
+#[tokio::test]
+async fn expired_sessions_and_old_attempts_are_purged() {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.purge_interval = std::time::Duration::from_millis(200);
+    })
+    .await;
+    let count = |table: &'static str| {
+        let db = app.db.clone();
+        async move {
+            let row = db
+                .query_one(Statement::from_string(
+                    db.get_database_backend(),
+                    format!("SELECT COUNT(*) AS n FROM {table}"),
+                ))
+                .await
+                .expect("count")
+                .expect("a row");
+            row.try_get::<i64>("", "n").expect("n")
+        }
+    };
+    let client = browser(&app.address);
+    login(&client, &app.url("/api/v1/auth/login"), "admin", "wrong").await;
+    assert!(count("sessions").await >= 1, "the admin's session");
+    assert!(count("login_attempts").await >= 2);
+    let expire = match app.db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            "UPDATE sessions SET expiry_date = now() - interval '1 minute'; \
+             UPDATE login_attempts SET started_at = now() - interval '2 days'"
+        }
+        _ => {
+            "UPDATE sessions SET expiry_date = 0; \
+             UPDATE login_attempts SET started_at = '2000-01-01 00:00:00+00:00'"
+        }
+    };
+    app.db.execute_unprepared(expire).await.expect("aged");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while count("sessions").await + count("login_attempts").await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sessions {} and attempts {} are left",
+            count("sessions").await,
+            count("login_attempts").await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -215,6 +215,18 @@ async fn an_event_on_one_replica_reaches_a_client_of_another() {
     let data = tempfile::tempdir().expect("temp dir");
     let url = fresh_database_url(data.path()).await;
     let first = Server::start(&url, free_port(), data.path(), 2).await;
+    // Enough history that replaying it would take a while.
+    let db = sea_orm::Database::connect(&url).await.expect("database");
+    let tenant = crate::helpers::tenant_id(&db, "default").await;
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &db,
+        &format!(
+            "INSERT INTO events (tenant_id, deployment_id, kind, payload, created_at) \
+             SELECT {tenant}, NULL, 'note', '{{}}'::jsonb, now() FROM generate_series(1, 20000)"
+        ),
+    )
+    .await
+    .expect("history");
     let second = Server::start(&url, free_port(), data.path(), 0).await;
     let client = sign_in(&first.address, "admin", ADMIN_PASSWORD).await;
     let _fleet = healthy_fleet(&client, &first.address, "dev", 1, &["1.0.0"]).await;
@@ -299,4 +311,74 @@ async fn a_revoked_token_or_disabled_member_stops_streaming() {
         .await;
         assert_eq!(closed.expect(name), Some(1008), "{name}");
     }
+}
+
+/// A replica that starts on a database with history sends only what happens
+/// from then on as live, not every old event again.
+#[tokio::test]
+async fn a_replica_started_later_does_not_replay_history_as_live() {
+    if !std::env::var("HOTSWAP_TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres")) {
+        eprintln!("skipped: needs PostgreSQL (HOTSWAP_TEST_DATABASE_URL)");
+        return;
+    }
+    let data = tempfile::tempdir().expect("temp dir");
+    let url = fresh_database_url(data.path()).await;
+    let first = Server::start(&url, free_port(), data.path(), 2).await;
+    let client = sign_in(&first.address, "admin", ADMIN_PASSWORD).await;
+    let _fleet = healthy_fleet(&client, &first.address, "dev", 1, &["1.0.0"]).await;
+    let _staging = crate::fleet::start_fleet(
+        &client,
+        &first.address,
+        crate::fleet::FleetSpec::new("staging", 1),
+    )
+    .await;
+    let deploy = |environment: &'static str| {
+        let (client, url) = (
+            client.clone(),
+            format!("{}/api/v1/deployments", first.address),
+        );
+        async move {
+            let body = json!({"module": "app", "version": "1.0.0", "environment": environment, "strategy": {"kind": "direct"}});
+            let response = post_json(&client, &url, body).await;
+            let status = response.status();
+            let answer: Value = response.json().await.expect("JSON");
+            assert_eq!(status, 202, "{answer}");
+            answer["id"].as_i64().expect("id")
+        }
+    };
+    let old = deploy("dev").await;
+    crate::fleet::wait_finished(&client, &first.address, old, Duration::from_secs(60)).await;
+    let response = post_json(
+        &client,
+        &format!("{}/api/v1/tokens", first.address),
+        json!({"name": "live"}),
+    )
+    .await;
+    let token = response.json::<Value>().await.expect("JSON")["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+
+    // Enough history that replaying it would take a while.
+    let db = sea_orm::Database::connect(&url).await.expect("database");
+    let tenant = crate::helpers::tenant_id(&db, "default").await;
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &db,
+        &format!(
+            "INSERT INTO events (tenant_id, deployment_id, kind, payload, created_at) \
+             SELECT {tenant}, NULL, 'note', '{{}}'::jsonb, now() FROM generate_series(1, 20000)"
+        ),
+    )
+    .await
+    .expect("history");
+    let second = Server::start(&url, free_port(), data.path(), 0).await;
+    let mut socket = connect_to(&second.address, "/api/v1/live", &token).await;
+    let new = deploy("staging").await;
+    let first_seen = next(&mut socket, Duration::from_secs(10))
+        .await
+        .expect("the new event arrives");
+    assert_eq!(
+        first_seen["deployment_id"], new,
+        "old events came first: {first_seen}"
+    );
 }
