@@ -7,10 +7,6 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-/// A probe slower than this may have waited out an outage: it proves the
-/// database reachable only from when it returned.
-const SLOW_PROBE: Duration = Duration::milliseconds(500);
-
 #[derive(Debug, Clone)]
 pub struct SilenceClock {
     node_timeout: Duration,
@@ -30,7 +26,10 @@ impl SilenceClock {
     pub fn probed(&mut self, started: DateTime<Utc>, ended: DateTime<Utc>, reached: bool) {
         self.reachable_since = match (reached, self.reachable_since) {
             (false, _) => None,
-            (true, _) if ended - started > SLOW_PROBE => Some(ended),
+            // A probe that took half a node timeout may have waited out an
+            // outage: it proves the database reachable only from its return.
+            // (Merely slow answers must not keep dead nodes online.)
+            (true, _) if ended - started > self.node_timeout / 2 => Some(ended),
             (true, Some(since)) => Some(since),
             (true, None) => Some(started),
         };
@@ -84,8 +83,18 @@ mod tests {
     fn a_probe_that_waited_out_an_outage_counts_from_its_return() {
         let mut clock = SilenceClock::new(Duration::seconds(15));
         fast(&mut clock, 0, true);
-        clock.probed(at(20), at(26), true);
-        assert_eq!(clock.cutoff(at(30)), None);
-        assert_eq!(clock.cutoff(at(41)), Some(at(26)));
+        clock.probed(at(20), at(30), true);
+        assert_eq!(clock.cutoff(at(40)), None);
+        assert_eq!(clock.cutoff(at(45)), Some(at(30)));
+    }
+
+    #[test]
+    fn slow_answers_do_not_keep_dead_nodes_online() {
+        let mut clock = SilenceClock::new(Duration::seconds(15));
+        for tick in 0..20 {
+            let start = at(tick * 2);
+            clock.probed(start, start + Duration::seconds(3), true);
+        }
+        assert_eq!(clock.cutoff(at(40)), Some(at(25)));
     }
 }

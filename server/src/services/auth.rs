@@ -28,15 +28,49 @@ pub struct SignedIn {
     pub must_change_password: bool,
 }
 
+/// Longest username and password looked at; longer ones are refused before
+/// anything is written.
+const MAX_USERNAME: usize = 256;
+const MAX_PASSWORD: usize = 1024;
+
 /// Checks a username and password, throttled per account and per address, and
-/// audits the attempt whatever its outcome.
+/// audits the attempt whatever its outcome. The check runs to its end even
+/// when the client goes away, so no attempt is left unfinished.
 pub async fn sign_in(
     db: &DatabaseConnection,
     username: &str,
     password_text: &str,
-    source_ip: Option<String>,
+    source_ip: Option<std::net::IpAddr>,
 ) -> Result<SignedIn, ServiceError> {
     let username = username.trim();
+    if username.chars().count() > MAX_USERNAME {
+        return Err(ServiceError::invalid(
+            "username",
+            format!("at most {MAX_USERNAME} characters"),
+        ));
+    }
+    if password_text.chars().count() > MAX_PASSWORD {
+        return Err(ServiceError::invalid(
+            "password",
+            format!("at most {MAX_PASSWORD} characters"),
+        ));
+    }
+    let (db, username, password_text) =
+        (db.clone(), username.to_string(), password_text.to_string());
+    tokio::spawn(async move { check(&db, &username, &password_text, source_ip).await })
+        .await
+        .map_err(|e| anyhow::anyhow!("the sign-in check stopped: {e}"))?
+}
+
+async fn check(
+    db: &DatabaseConnection,
+    username: &str,
+    password_text: &str,
+    address: Option<std::net::IpAddr>,
+) -> Result<SignedIn, ServiceError> {
+    // The audit trail keeps the address; the throttle counts by its key.
+    let source_ip = address.map(|a| a.to_string());
+    let address_key = address.map(login_attempts::address_key);
     let attempt = |outcome: &'static str,
                    user: Option<&users::Model>,
                    tenant_id: Option<i64>,
@@ -52,7 +86,7 @@ pub async fn sign_in(
     };
 
     let now = Utc::now();
-    let ip = source_ip.as_deref();
+    let ip = address_key.as_deref();
     let this = login_attempts::begin(db, username, ip, now).await?;
     if let Some(wait) = login_attempts::wait(db, this, username, ip, now).await? {
         login_attempts::finish(db, this, AttemptOutcome::Throttled).await?;

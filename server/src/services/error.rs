@@ -39,7 +39,9 @@ impl From<DbErr> for ServiceError {
         if is_unavailable(&err) {
             ServiceError::Unavailable(err)
         } else if is_unique_violation(&err) {
-            // A check-then-insert that lost a race with an identical request.
+            // A check-then-insert that lost a race with an identical request
+            // (logged: a unique index refusing anything else is a bug).
+            tracing::warn!(error = %err, "a unique index refused a write; answering 409");
             ServiceError::Conflict(
                 "this exists already (it was just created by another request)".into(),
             )

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
 use crate::domain::throttle::{Attempt, AttemptOutcome, ThrottlePolicy, PER_ACCOUNT, PER_ADDRESS};
@@ -17,6 +17,25 @@ const LOOK_BACK: u64 = 200;
 
 /// Attempts are kept this long, far beyond any throttle window.
 const KEPT_FOR: Duration = Duration::days(1);
+
+/// A password check takes well under a second: an attempt unfinished after
+/// this was abandoned (a crash), and stops counting.
+const ABANDONED_AFTER: Duration = Duration::minutes(1);
+
+/// The key an address is counted under: IPv4 addresses whole, IPv6 ones by
+/// their /64, which one client usually holds entirely.
+pub fn address_key(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
 
 /// One attempt in flight.
 #[derive(Debug, Clone, Copy)]
@@ -41,8 +60,10 @@ pub async fn begin(
     Ok(AttemptId(row.id))
 }
 
-/// How long this attempt must wait, counting every attempt on the same
-/// account, and from the same address, that began before it.
+/// How long this attempt must wait, counting every other recent attempt on
+/// the same account, and from the same address. Each attempt is committed
+/// before it counts, so of two attempts at once the later to count sees the
+/// other, on either database.
 pub async fn wait(
     db: &DatabaseConnection,
     attempt: AttemptId,
@@ -84,8 +105,19 @@ async fn wait_for(
 ) -> Result<Option<Duration>, ServiceError> {
     let earlier: Vec<Attempt> = login_attempts::Entity::find()
         .filter(column.eq(value))
-        .filter(login_attempts::Column::Id.lt(attempt.0))
+        .filter(login_attempts::Column::Id.ne(attempt.0))
         .filter(login_attempts::Column::StartedAt.gte(now - policy.window))
+        // Refused attempts are left out here, not after the limit, so a
+        // flood of them cannot push real failures out of view.
+        .filter(
+            Condition::any()
+                .add(login_attempts::Column::Outcome.is_in(["failure", "success"]))
+                .add(
+                    Condition::all()
+                        .add(login_attempts::Column::Outcome.is_null())
+                        .add(login_attempts::Column::StartedAt.gte(now - ABANDONED_AFTER)),
+                ),
+        )
         .order_by_desc(login_attempts::Column::Id)
         .limit(LOOK_BACK)
         .all(db)
@@ -134,4 +166,22 @@ pub fn purge_old(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address_key;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_slash_64() {
+        let a = address_key("2001:db8:1:2:aaaa::1".parse().expect("ip"));
+        let b = address_key("2001:db8:1:2:bbbb::9".parse().expect("ip"));
+        assert_eq!(a, b);
+        assert_eq!(a, "2001:db8:1:2::/64");
+        assert_eq!(
+            address_key("::ffff:10.0.0.1".parse().expect("ip")),
+            "10.0.0.1"
+        );
+        assert_eq!(address_key("10.0.0.1".parse().expect("ip")), "10.0.0.1");
+    }
 }

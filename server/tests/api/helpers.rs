@@ -525,8 +525,9 @@ pub fn routes_in(source: &str, prefix: &str) -> Vec<(String, String)> {
     for chunk in source.split(".route(").skip(1) {
         let chunk = chunk.trim_start().strip_prefix('"').expect("a quoted path");
         let (path, rest) = chunk.split_once('"').expect("a closing quote");
-        // The handlers, up to the next route.
+        // The handlers, up to the next route or the end of the router.
         let call = rest.split(".route(").next().unwrap_or(rest);
+        let call = call.split("\n}").next().unwrap_or(call);
         for method in ["get", "post", "patch", "put", "delete"] {
             if call.contains(&format!("{method}(")) {
                 routes.push((method.to_uppercase(), format!("{prefix}{path}")));

@@ -260,7 +260,8 @@ async fn a_tarpit_receiver_delays_only_its_own_tenant() {
         .await
         .expect("webhook");
     }
-    for _ in 0..40 {
+    // More than the dispatcher reads in one look.
+    for _ in 0..250 {
         events::append(
             &app.db,
             slow_tenant,

@@ -71,7 +71,7 @@ pub async fn login(
         &state.db,
         &request.username,
         &request.password,
-        Some(peer.ip().to_string()),
+        Some(peer.ip()),
     )
     .await;
     let signed_in = match outcome {

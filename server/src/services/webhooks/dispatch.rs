@@ -6,7 +6,7 @@
 //! claim that does run out (a stalled process) is sent again at most, never
 //! recorded twice. Receivers deduplicate on `X-Hotswap-Delivery`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,7 +32,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 const CLAIM: chrono::Duration = chrono::Duration::seconds(60);
 /// Deliveries in flight per process…
 const SENDERS: usize = 32;
-/// …and per tenant, so one tenant's tarpit cannot take them all.
+/// …and per tenant, so one tenant's tarpits cannot take them all.
 const SENDERS_PER_TENANT: usize = 4;
 /// Due deliveries read per look.
 const BATCH: u64 = 200;
@@ -45,7 +45,7 @@ pub fn start(db: DatabaseConnection, public_url: String, policy: OutboundPolicy)
             public_url,
             client: Arc::new(Outbound::new(policy, TIMEOUT)),
             senders: Arc::new(Semaphore::new(SENDERS)),
-            per_tenant: Arc::default(),
+            in_flight: Arc::default(),
         };
         loop {
             let _ = tokio::time::timeout(POLL, DUE.notified()).await;
@@ -61,41 +61,59 @@ struct Dispatcher {
     public_url: String,
     client: Arc<Outbound>,
     senders: Arc<Semaphore>,
-    per_tenant: Arc<Mutex<HashMap<i64, usize>>>,
+    in_flight: Arc<Mutex<InFlight>>,
 }
 
-/// A tenant's place among the senders, given back however its attempt ends.
-struct TenantSlot {
+/// What this process is sending now.
+#[derive(Default)]
+struct InFlight {
+    per_tenant: HashMap<i64, usize>,
+    /// One delivery at a time per webhook, so a receiver gets its events in
+    /// order (a retry waits for its backoff, and may be overtaken).
+    webhooks: HashSet<i64>,
+}
+
+/// A delivery's place among the senders, given back however its attempt ends.
+struct Slot {
     tenant_id: i64,
-    per_tenant: Arc<Mutex<HashMap<i64, usize>>>,
+    webhook_id: i64,
+    in_flight: Arc<Mutex<InFlight>>,
     _sender: OwnedSemaphorePermit,
 }
 
-impl Drop for TenantSlot {
+impl Drop for Slot {
     fn drop(&mut self) {
-        let mut counts = self.per_tenant.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = counts.get_mut(&self.tenant_id) {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        in_flight.webhooks.remove(&self.webhook_id);
+        if let Some(count) = in_flight.per_tenant.get_mut(&self.tenant_id) {
             *count -= 1;
             if *count == 0 {
-                counts.remove(&self.tenant_id);
+                in_flight.per_tenant.remove(&self.tenant_id);
             }
         }
     }
 }
 
 impl Dispatcher {
-    /// A free sender for `tenant_id`, if the process and the tenant have one.
-    fn slot(&self, tenant_id: i64) -> Option<TenantSlot> {
-        let mut counts = self.per_tenant.lock().unwrap_or_else(|e| e.into_inner());
-        let count = counts.entry(tenant_id).or_default();
-        if *count >= SENDERS_PER_TENANT {
+    /// A free sender for the delivery, if the process, its tenant and its
+    /// webhook have one.
+    fn slot(&self, delivery: &webhook_deliveries::Model) -> Option<Slot> {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let busy = in_flight.webhooks.contains(&delivery.webhook_id)
+            || in_flight
+                .per_tenant
+                .get(&delivery.tenant_id)
+                .is_some_and(|count| *count >= SENDERS_PER_TENANT);
+        if busy {
             return None;
         }
         let sender = self.senders.clone().try_acquire_owned().ok()?;
-        *count += 1;
-        Some(TenantSlot {
-            tenant_id,
-            per_tenant: self.per_tenant.clone(),
+        *in_flight.per_tenant.entry(delivery.tenant_id).or_default() += 1;
+        in_flight.webhooks.insert(delivery.webhook_id);
+        Some(Slot {
+            tenant_id: delivery.tenant_id,
+            webhook_id: delivery.webhook_id,
+            in_flight: self.in_flight.clone(),
             _sender: sender,
         })
     }
@@ -104,7 +122,23 @@ impl Dispatcher {
         if self.senders.available_permits() == 0 {
             return Ok(());
         }
+        // Busy tenants and webhooks are left out of the look, so however
+        // many deliveries one has waiting, the others' are read.
+        let (saturated, busy): (Vec<i64>, Vec<i64>) = {
+            let in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            (
+                in_flight
+                    .per_tenant
+                    .iter()
+                    .filter(|(_, count)| **count >= SENDERS_PER_TENANT)
+                    .map(|(tenant, _)| *tenant)
+                    .collect(),
+                in_flight.webhooks.iter().copied().collect(),
+            )
+        };
         let due = webhook_deliveries::Entity::find()
+            .filter(webhook_deliveries::Column::TenantId.is_not_in(saturated))
+            .filter(webhook_deliveries::Column::WebhookId.is_not_in(busy))
             .filter(webhook_deliveries::Column::Status.eq("pending"))
             .filter(webhook_deliveries::Column::NextAttemptAt.lte(Utc::now()))
             .order_by_asc(webhook_deliveries::Column::Id)
@@ -112,7 +146,13 @@ impl Dispatcher {
             .all(&self.db)
             .await?;
         for delivery in due {
-            let Some(slot) = self.slot(delivery.tenant_id) else {
+            // Claimed as often as allowed without an outcome recorded (its
+            // process stalled or lost the database each time): given up.
+            if delivery.attempts >= MAX_ATTEMPTS {
+                give_up(&self.db, &delivery, "no attempt could record its outcome").await?;
+                continue;
+            }
+            let Some(slot) = self.slot(&delivery) else {
                 continue;
             };
             let Some(claim) = claim(&self.db, &delivery).await? else {
@@ -135,8 +175,29 @@ impl Dispatcher {
     }
 }
 
+/// Marks a delivery failed for good, unless someone else settled it.
+async fn give_up(
+    db: &DatabaseConnection,
+    delivery: &webhook_deliveries::Model,
+    why: &str,
+) -> Result<(), ServiceError> {
+    webhook_deliveries::Entity::update_many()
+        .col_expr(webhook_deliveries::Column::Status, "failed".into())
+        .col_expr(
+            webhook_deliveries::Column::LastError,
+            Some(why.to_string()).into(),
+        )
+        .filter(webhook_deliveries::Column::Id.eq(delivery.id))
+        .filter(webhook_deliveries::Column::Status.eq("pending"))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Takes the delivery for one attempt, unless another dispatcher (of this
-/// replica or another) already did; returns the claim's expiry.
+/// replica or another) already did; returns the claim's expiry. The attempt
+/// is counted as it is claimed, so one that never records an outcome still
+/// brings the delivery closer to being given up.
 async fn claim(
     db: &DatabaseConnection,
     delivery: &webhook_deliveries::Model,
@@ -145,6 +206,10 @@ async fn claim(
     let until = (Utc::now() + CLAIM).trunc_subsecs(3);
     let claimed = webhook_deliveries::Entity::update_many()
         .col_expr(webhook_deliveries::Column::NextAttemptAt, until.into())
+        .col_expr(
+            webhook_deliveries::Column::Attempts,
+            Expr::col(webhook_deliveries::Column::Attempts).add(1),
+        )
         .filter(webhook_deliveries::Column::Id.eq(delivery.id))
         .filter(webhook_deliveries::Column::Status.eq("pending"))
         .filter(webhook_deliveries::Column::NextAttemptAt.eq(delivery.next_attempt_at))
@@ -189,12 +254,16 @@ async fn attempt(
     delivery: webhook_deliveries::Model,
     claim: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let Some(hook) = webhooks::Entity::find_by_id(delivery.webhook_id)
+    let hook = webhooks::Entity::find_by_id(delivery.webhook_id)
         .one(db)
         .await?
-    else {
-        return Ok(());
+        .filter(|hook| hook.tenant_id == delivery.tenant_id);
+    let Some(hook) = hook else {
+        return give_up(db, &delivery, "the webhook was removed").await;
     };
+    if !hook.enabled {
+        return give_up(db, &delivery, "the webhook is disabled").await;
+    }
     let deployment_id = delivery.payload["deployment_id"].as_i64();
     let subject = subject(db, deployment_id, public_url)
         .await?
