@@ -14,7 +14,7 @@ FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/hotswap --create-home hotswap
-COPY --from=build /src/target/release/hotswap /usr/local/bin/hotswap
+COPY --from=build /src/target/release/hotswap /src/target/release/hotswap-agent /usr/local/bin/
 COPY --from=build /src/target/site /usr/share/hotswap/site
 ENV HOTSWAP_ADDR=0.0.0.0:3000 \
     HOTSWAP_DATA_DIR=/var/lib/hotswap \

@@ -11,5 +11,5 @@ cd "$ROOT"
 ensure_build_tools
 build_site "$MODE"
 say "building the server ($MODE)"
-if [ "$MODE" = release ]; then cargo build -p server --release; else cargo build -p server; fi
+if [ "$MODE" = release ]; then cargo build -p server -p hotswap-agent --release; else cargo build -p server -p hotswap-agent; fi
 say "built: target/$([ "$MODE" = release ] && echo release || echo debug)/hotswap, site in target/site"

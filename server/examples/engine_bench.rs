@@ -12,12 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use hotswap::agent::protocol::{
-    AgentMessage, CommandResult, EnrollResponse, Modules, ServerMessage,
-};
 use hotswap::config::{Config, Overrides};
 use hotswap::entities::deployments;
 use hotswap::startup::Application;
+use hotswap_protocol::{AgentMessage, CommandResult, EnrollResponse, Modules, ServerMessage};
 use sea_orm::{ConnectionTrait, Database, EntityTrait};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;

@@ -11,10 +11,10 @@ use axum::routing::get;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::agent::probe::HealthCheck;
-use crate::agent::AgentConfig;
 use crate::config::{Config, Overrides};
 use crate::startup::Application;
+use hotswap_agent::probe::HealthCheck;
+use hotswap_agent::AgentConfig;
 
 const DEMO_PASSWORD: &str = "hotswap-demo-admin";
 const NODES: usize = 5;
@@ -235,13 +235,13 @@ impl Script {
             health_grace: Duration::from_secs(5),
             probe_interval: Duration::from_millis(200),
             heartbeat: Duration::from_secs(1),
-            artifacts: crate::agent::artifact::ArtifactLimits {
+            artifacts: hotswap_agent::artifact::ArtifactLimits {
                 file_roots: vec![self.root.join("artifacts")],
                 ..Default::default()
             },
         };
         tokio::spawn(async move {
-            if let Err(error) = crate::agent::run(config).await {
+            if let Err(error) = hotswap_agent::run(config).await {
                 eprintln!("demo agent stopped: {error:#}");
             }
         });

@@ -1,7 +1,6 @@
 //! Hotswap's server: configuration, the HTTP surface (pages, REST, health,
 //! metrics), services over the database, and the pure domain logic beneath.
 
-pub mod agent;
 pub mod cli;
 pub mod config;
 pub mod db;

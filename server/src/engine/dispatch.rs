@@ -10,9 +10,9 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use crate::agent::protocol::{CommandResult, ServerMessage, SwapCommand};
 use crate::entities::{deployment_steps, deployments, module_versions, modules, nodes};
 use crate::services::{events, ServiceError};
+use hotswap_protocol::{CommandResult, ServerMessage, SwapCommand};
 
 pub const PENDING: &str = "pending";
 pub const SENT: &str = "sent";
@@ -201,7 +201,7 @@ pub async fn apply_result(
 pub async fn update_versions(
     db: &DatabaseConnection,
     node_id: i64,
-    modules: &crate::agent::protocol::Modules,
+    modules: &hotswap_protocol::Modules,
 ) -> Result<(), ServiceError> {
     let versions = serde_json::to_value(modules).unwrap_or_default();
     if let Some(node) = nodes::Entity::find_by_id(node_id).one(db).await? {

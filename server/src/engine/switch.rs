@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use hotswap_agent::hooks::Ended;
 use serde_json::{json, Value};
 
 use crate::outbound::{Outbound, OutboundPolicy};
@@ -77,45 +78,41 @@ async fn run_command(
     from_pool: Option<&str>,
     to_pool: &str,
 ) -> Result<(), String> {
-    let mut cmd = tokio::process::Command::new("sh");
-    cmd.arg("-c")
-        .arg(command)
-        .env_clear()
-        .env(
-            "PATH",
-            std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
-        )
-        .env("HOME", std::env::temp_dir())
-        .env("HOTSWAP_ENVIRONMENT", environment)
-        .env("HOTSWAP_ACTIVE_POOL", to_pool)
-        .env("HOTSWAP_PREVIOUS_POOL", from_pool.unwrap_or(""))
-        .current_dir(std::env::temp_dir())
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let output = match tokio::time::timeout(HOOK_TIMEOUT, cmd.output()).await {
-        Err(_) => {
-            return Err(format!(
-                "the switch command {name:?} did not finish within {HOOK_TIMEOUT:?}"
-            ))
+    let ended = hotswap_agent::hooks::run_shell(
+        command,
+        |cmd| {
+            // Nothing of the server's environment (database URL, secrets).
+            cmd.env_clear()
+                .env(
+                    "PATH",
+                    std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
+                )
+                .env("HOME", std::env::temp_dir())
+                .env("HOTSWAP_ENVIRONMENT", environment)
+                .env("HOTSWAP_ACTIVE_POOL", to_pool)
+                .env("HOTSWAP_PREVIOUS_POOL", from_pool.unwrap_or(""))
+                .current_dir(std::env::temp_dir());
+        },
+        HOOK_TIMEOUT,
+    )
+    .await;
+    // What it printed goes to the operator's log, not to the tenant.
+    Err(match ended {
+        Ended::Succeeded => return Ok(()),
+        Ended::TimedOut => {
+            format!("the switch command {name:?} did not finish within {HOOK_TIMEOUT:?}")
         }
-        Ok(Err(error)) => {
+        Ended::CouldNotStart(error) => {
             tracing::warn!(%error, name, "a switch command could not start");
-            return Err(format!("the switch command {name:?} could not start"));
+            format!("the switch command {name:?} could not start")
         }
-        Ok(Ok(output)) => output,
-    };
-    if output.status.success() {
-        return Ok(());
-    }
-    tracing::warn!(
-        name,
-        status = ?output.status.code(),
-        stderr = %String::from_utf8_lossy(&output.stderr),
-        "a switch command failed"
-    );
-    Err(match output.status.code() {
-        Some(code) => format!("the switch command {name:?} exited with {code}"),
-        None => format!("the switch command {name:?} was killed by a signal"),
+        Ended::Failed { code, stderr } => {
+            tracing::warn!(name, status = ?code, %stderr, "a switch command failed");
+            match code {
+                Some(code) => format!("the switch command {name:?} exited with {code}"),
+                None => format!("the switch command {name:?} was killed by a signal"),
+            }
+        }
     })
 }
 

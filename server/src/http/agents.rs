@@ -13,14 +13,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use crate::agent::protocol::{
-    AgentMessage, EnrollRequest, EnrollResponse, ServerMessage, PROTOCOL_VERSION,
-};
 use crate::engine::dispatch::{self, Resend};
 use crate::entities::nodes as node_rows;
 use crate::http::error::{ApiError, ApiResult};
 use crate::services::nodes;
 use crate::state::AppState;
+use hotswap_protocol::{
+    AgentMessage, EnrollRequest, EnrollResponse, ServerMessage, PROTOCOL_VERSION,
+};
 
 /// How often a connection re-reads its node's pending commands in case a
 /// nudge went to another replica.

@@ -9,12 +9,12 @@ use sea_orm::{
 };
 use serde::Deserialize;
 
-use crate::agent::artifact::{decode_key_material, verify_signature};
 use crate::entities::{module_versions, modules, users};
 use crate::services::error::is_unique_violation;
 use crate::services::principal::Principal;
 use crate::services::tenancy::{scoped, Tenant};
 use crate::services::ServiceError;
+use hotswap_agent::artifact::{decode_key_material, verify_signature};
 
 #[derive(Debug, Deserialize)]
 pub struct NewModule {

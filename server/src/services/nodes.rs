@@ -13,12 +13,12 @@ use sea_orm::{
 };
 use serde::Deserialize;
 
-use crate::agent::protocol::{EnrollRequest, EnrollResponse, Modules, ProbeSample};
 use crate::domain::token::hash;
 use crate::entities::{enrollment_tokens, environments, node_samples, nodes};
 use crate::services::principal::Principal;
 use crate::services::tenancy::{scoped, Tenant};
 use crate::services::ServiceError;
+use hotswap_protocol::{EnrollRequest, EnrollResponse, Modules, ProbeSample};
 
 pub const ONLINE: &str = "online";
 pub const OFFLINE: &str = "offline";

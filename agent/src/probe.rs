@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::agent::protocol::ProbeSample;
+use crate::protocol::ProbeSample;
 
 #[derive(Debug, Clone)]
 pub enum HealthCheck {
@@ -46,7 +46,7 @@ impl Prober {
                 }
             }
             HealthCheck::Command(cmd) => {
-                crate::agent::hooks::run(cmd, &self.root, &[], self.timeout).await
+                crate::hooks::run(cmd, &self.root, &[], self.timeout).await
             }
         };
         (outcome, started.elapsed())

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::agent::protocol::CommandResult;
-use crate::agent::releases::STATE_DIR;
+use crate::protocol::CommandResult;
+use crate::releases::STATE_DIR;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Identity {

@@ -279,9 +279,7 @@ pub async fn unpack(
             let name = url
                 .rsplit('/')
                 .next()
-                .filter(|n| {
-                    crate::agent::releases::is_safe_component(n) && !n.starts_with(".hotswap")
-                })
+                .filter(|n| crate::releases::is_safe_component(n) && !n.starts_with(".hotswap"))
                 .unwrap_or("artifact");
             std::fs::copy(&archive, dir.join(name))?;
             Ok(())

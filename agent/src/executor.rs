@@ -6,12 +6,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::agent::artifact;
-use crate::agent::hooks;
-use crate::agent::journal::Journal;
-use crate::agent::probe::Prober;
-use crate::agent::protocol::{CommandResult, ServerMessage, SwapCommand};
-use crate::agent::releases::{is_safe_component, Releases};
+use crate::artifact;
+use crate::hooks;
+use crate::journal::Journal;
+use crate::probe::Prober;
+use crate::protocol::{CommandResult, ServerMessage, SwapCommand};
+use crate::releases::{is_safe_component, Releases};
 
 /// Releases kept per module, counting the current one.
 pub const KEEP_RELEASES: usize = 5;
@@ -29,7 +29,7 @@ pub struct Executor {
     pub health_grace: Duration,
     /// Probe statistics since the last heartbeat; emptied at every switch so a
     /// heartbeat never reports the old release's health as the new one's.
-    pub stats: std::sync::Arc<std::sync::Mutex<crate::agent::probe::Stats>>,
+    pub stats: std::sync::Arc<std::sync::Mutex<crate::probe::Stats>>,
 }
 
 impl Executor {

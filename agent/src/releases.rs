@@ -6,7 +6,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::agent::protocol::Modules;
+use crate::protocol::Modules;
 
 /// Marker written into a release once it is completely unpacked and verified.
 const VERIFIED_MARKER: &str = ".hotswap-sha256";

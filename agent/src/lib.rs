@@ -1,14 +1,18 @@
-//! `hotswap agent`: runs on every node. Enrolls once, then keeps a WebSocket to
-//! the server, heartbeats with health samples, and carries out swap and
-//! rollback commands on the files under its root (see [`executor`]).
+//! The Hotswap agent (`hotswap-agent`, or `hotswap agent`): runs on every
+//! node. Enrolls once, then keeps a WebSocket to the server, heartbeats with
+//! health samples, and carries out swap and rollback commands on the files
+//! under its root (see [`executor`]). It depends on no database, web
+//! framework or UI code: a node installs only this.
 
 pub mod artifact;
+pub mod cli;
 pub mod executor;
 pub mod hooks;
 pub mod journal;
 pub mod probe;
-pub mod protocol;
 pub mod releases;
+
+pub use hotswap_protocol as protocol;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
