@@ -26,8 +26,8 @@ HOTSWAP_ADDR=127.0.0.1:$port HOTSWAP_DATA_DIR=$work/data HOTSWAP_ADMIN_PASSWORD=
   HOTSWAP_LOG=warn "$SERVER" serve >"$work/server.log" 2>&1 &
 pids+=($!)
 until curl -fsS -o /dev/null "$address/health" 2>/dev/null; do sleep 0.05; done
-token=$(HOTSWAP_DATA_DIR=$work/data "$SERVER" token create --tenant default --user admin --name bench --role admin 2>/dev/null | head -1)
-[ -n "$token" ] || die "no API token was printed"
+token=$(HOTSWAP_DATA_DIR=$work/data "$SERVER" token create --tenant default --user admin --name bench --role admin | head -1)
+[ -n "$token" ] || die "hotswap token create printed no token"
 enrollment() {
   curl -fsS -H "Authorization: Bearer $token" -H 'content-type: application/json' \
     -d '{"uses": 1}' "$address/api/v1/environments/dev/enrollment-tokens" |
@@ -37,25 +37,26 @@ enrollment() {
 say "enrolling one agent of each build"
 for kind in standalone alias; do
   if [ "$kind" = standalone ]; then cmd=("$AGENT"); else cmd=("$SERVER" agent); fi
-  HOTSWAP_LOG=warn "${cmd[@]}" --server "$address" --token "$(enrollment)" --name "bench-$kind" \
+  enrollment_token=$(enrollment)
+  HOTSWAP_LOG=warn "${cmd[@]}" --server "$address" --token "$enrollment_token" --name "bench-$kind" \
     --root "$work/$kind" --heartbeat 2s >"$work/$kind.log" 2>&1 &
   pids+=($!)
   eval "pid_$kind=$!"
 done
 online=0
 for _ in $(seq 1 100); do
-  online=$(curl -fsS -H "Authorization: Bearer $token" "$address/api/v1/nodes" | grep -o '"status":"online"' | wc -l)
+  online=$(curl -fsS -H "Authorization: Bearer $token" "$address/api/v1/nodes" | { grep -o '"status":"online"' || true; } | wc -l)
   [ "$online" -ge 2 ] && break
   sleep 0.1
 done
 [ "$online" -ge 2 ] || die "the agents did not come online (logs in $work)"
 sleep 10 # idle on the connection: heartbeats only
 rss() { awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$1/status"; }
-size() { du -k "$1" | awk '{printf "%.1f", $1 / 1024}'; }
+size() { stat -c %s "$1" | awk '{printf "%.1f", $1 / 1048576}'; }
 # shellcheck disable=SC2154 # set by the eval above
 {
   echo "| build | binary | idle RSS, enrolled and connected |"
   echo "|---|---|---|"
-  echo "| hotswap-agent | $(size "$AGENT") MB | $(rss "$pid_standalone") MiB |"
-  echo "| hotswap agent (server binary) | $(size "$SERVER") MB | $(rss "$pid_alias") MiB |"
+  echo "| hotswap-agent | $(size "$AGENT") MiB | $(rss "$pid_standalone") MiB |"
+  echo "| hotswap agent (server binary) | $(size "$SERVER") MiB | $(rss "$pid_alias") MiB |"
 }

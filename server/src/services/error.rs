@@ -60,13 +60,20 @@ pub fn is_unavailable(err: &DbErr) -> bool {
         | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
         _ => return false,
     };
-    matches!(
-        sqlx_error,
+    match sqlx_error {
         sqlx::Error::Io(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Tls(_)
-    )
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // A server shutting down or restarting ends its sessions with class
+        // 57P (operator intervention) or 08 (connection exception).
+        sqlx::Error::Database(e) => e
+            .code()
+            .is_some_and(|code| code.starts_with("57P") || code.starts_with("08")),
+        _ => false,
+    }
 }
 
 impl From<app::model::validate::FieldError> for ServiceError {

@@ -152,7 +152,7 @@ pub fn NodesPanel() -> impl IntoView {
             {move || result.get().and_then(Result::ok).map(|created| {
                 let pool = created.pool.clone().map(|p| format!(" (pool {p})")).unwrap_or_default();
                 let command = format!(
-                    "hotswap agent --server {} --token {} --root /srv/hotswap --name <node name>",
+                    "hotswap-agent --server {} --token {} --root /srv/hotswap --name <node name>",
                     origin(),
                     created.token
                 );
