@@ -125,11 +125,8 @@ impl Application {
     ) -> std::io::Result<()> {
         let mut workers = self.engine.start();
         workers.push(self.live.start());
-        workers.push(crate::http::session::purge_expired(
+        workers.push(housekeeping(
             self.sessions.clone(),
-            self.purge_interval,
-        ));
-        workers.push(crate::services::login_attempts::purge_old(
             self.db.clone(),
             self.purge_interval,
         ));
@@ -184,4 +181,29 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Deletes what only piles up, at start and every `every`
+/// (`HOTSWAP_PURGE_INTERVAL`): expired sessions (each visit that never signs
+/// in, and each single sign-on attempt, keeps one) and day-old sign-in
+/// attempts.
+fn housekeeping(
+    sessions: DbSessionStore,
+    db: DatabaseConnection,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    use tower_sessions::ExpiredDeletion;
+
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(every);
+        loop {
+            every.tick().await;
+            if let Err(error) = sessions.delete_expired().await {
+                tracing::warn!(%error, "could not delete expired sessions; trying again later");
+            }
+            if let Err(error) = crate::services::login_attempts::purge_old(&db).await {
+                tracing::warn!(%error, "could not delete old sign-in attempts; trying again later");
+            }
+        }
+    })
 }

@@ -78,24 +78,6 @@ impl ExpiredDeletion for DbSessionStore {
     }
 }
 
-/// Deletes expired sessions every `every` (`HOTSWAP_PURGE_INTERVAL`), so
-/// visits that never sign in (each single sign-on attempt keeps one) do not
-/// pile up.
-pub fn purge_expired(
-    store: DbSessionStore,
-    every: std::time::Duration,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(every);
-        loop {
-            every.tick().await;
-            if let Err(error) = store.delete_expired().await {
-                tracing::warn!(%error, "could not delete expired sessions; trying again later");
-            }
-        }
-    })
-}
-
 /// Cookie sessions: `HttpOnly`, `SameSite=Lax`, `Secure` behind https, and an
 /// idle expiry.
 pub fn layer(store: DbSessionStore, secure: bool) -> SessionManagerLayer<DbSessionStore> {

@@ -148,24 +148,13 @@ pub async fn finish(
     Ok(())
 }
 
-/// Deletes attempts older than a day, every `every`.
-pub fn purge_old(
-    db: DatabaseConnection,
-    every: std::time::Duration,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(every);
-        loop {
-            every.tick().await;
-            let deleted = login_attempts::Entity::delete_many()
-                .filter(login_attempts::Column::StartedAt.lt(Utc::now() - KEPT_FOR))
-                .exec(&db)
-                .await;
-            if let Err(error) = deleted {
-                tracing::warn!(%error, "could not delete old sign-in attempts; trying again later");
-            }
-        }
-    })
+/// Deletes attempts older than a day.
+pub async fn purge_old(db: &DatabaseConnection) -> Result<(), ServiceError> {
+    login_attempts::Entity::delete_many()
+        .filter(login_attempts::Column::StartedAt.lt(Utc::now() - KEPT_FOR))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -215,18 +215,6 @@ async fn an_event_on_one_replica_reaches_a_client_of_another() {
     let data = tempfile::tempdir().expect("temp dir");
     let url = fresh_database_url(data.path()).await;
     let first = Server::start(&url, free_port(), data.path(), 2).await;
-    // Enough history that replaying it would take a while.
-    let db = sea_orm::Database::connect(&url).await.expect("database");
-    let tenant = crate::helpers::tenant_id(&db, "default").await;
-    sea_orm::ConnectionTrait::execute_unprepared(
-        &db,
-        &format!(
-            "INSERT INTO events (tenant_id, deployment_id, kind, payload, created_at) \
-             SELECT {tenant}, NULL, 'note', '{{}}'::jsonb, now() FROM generate_series(1, 20000)"
-        ),
-    )
-    .await
-    .expect("history");
     let second = Server::start(&url, free_port(), data.path(), 0).await;
     let client = sign_in(&first.address, "admin", ADMIN_PASSWORD).await;
     let _fleet = healthy_fleet(&client, &first.address, "dev", 1, &["1.0.0"]).await;
