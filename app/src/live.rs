@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::deployment::EventInfo;
+use crate::model::event::{EventInfo, EventKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LiveStatus {
@@ -36,12 +36,12 @@ impl LiveStatus {
 }
 
 /// Events that change which approval requests are pending.
-pub const APPROVAL_EVENTS: &[&str] = &[
-    "approval_requested",
-    "approved",
-    "rejected",
-    "deployment_expired",
-    "deployment_cancelled",
+pub const APPROVAL_EVENTS: &[EventKind] = &[
+    EventKind::ApprovalRequested,
+    EventKind::Approved,
+    EventKind::Rejected,
+    EventKind::DeploymentExpired,
+    EventKind::DeploymentCancelled,
 ];
 
 #[derive(Clone, Copy)]
@@ -66,12 +66,12 @@ impl Live {
     }
 
     /// Changes whenever an event of one of `kinds` arrives.
-    pub fn newest_of(&self, kinds: &[&str]) -> i64 {
+    pub fn newest_of(&self, kinds: &[EventKind]) -> i64 {
         self.events.with(|events| {
             events
                 .iter()
                 .rev()
-                .find(|e| kinds.contains(&e.kind.as_str()))
+                .find(|e| kinds.contains(&e.kind))
                 .map_or(0, |e| e.id)
         })
     }
@@ -149,7 +149,7 @@ mod browser {
     use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
     use super::{Live, LiveStatus};
-    use crate::model::deployment::EventInfo;
+    use crate::model::event::EventInfo;
 
     fn backoff(attempt: u32) -> Duration {
         Duration::from_millis((500u64 << attempt.min(5)).min(10_000))

@@ -5,6 +5,8 @@ pub mod dashboard;
 pub mod deployment;
 pub mod duration;
 pub mod environment;
+pub mod event;
+pub mod lifecycle;
 pub mod module;
 pub mod role;
 pub mod session;

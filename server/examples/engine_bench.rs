@@ -11,6 +11,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use app::model::lifecycle::DeploymentStatus;
 use futures_util::{SinkExt, StreamExt};
 use hotswap::config::{Config, Overrides};
 use hotswap::entities::deployments;
@@ -175,11 +176,14 @@ async fn main() {
                     .await
                     .expect("read")
                     .expect("row");
-                if row.status == "succeeded" {
+                if row.status == DeploymentStatus::Succeeded {
                     break;
                 }
                 assert!(
-                    matches!(row.status.as_str(), "queued" | "running"),
+                    matches!(
+                        row.status,
+                        DeploymentStatus::Queued | DeploymentStatus::Running
+                    ),
                     "deployment ended {}: {:?}",
                     row.status,
                     row.outcome

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::StreamExt;
 use hotswap::config::{Config, Overrides};
 use hotswap::startup::Application;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -135,7 +135,10 @@ async fn main() {
                     Ok(Some(Ok(Message::Text(text)))) => {
                         let arrived = now_us();
                         if let Ok(event) = serde_json::from_str::<Value>(&text) {
-                            if let Some(sent) = event["payload"]["sent_us"].as_u64() {
+                            if let Some(sent) = event["payload"]["reason"]
+                                .as_str()
+                                .and_then(|r| r.split(' ').next()?.parse::<u64>().ok())
+                            {
                                 mine.push(arrived.saturating_sub(sent));
                             }
                         }
@@ -156,8 +159,10 @@ async fn main() {
             &db,
             tenant.id,
             None,
-            "bench_probe",
-            json!({ "n": i, "sent_us": now_us() }),
+            // Any kind does; its text carries the time it was sent.
+            app::model::event::Event::RollbackStarted(app::model::event::Reason {
+                reason: format!("{} {i}", now_us()),
+            }),
         )
         .await
         .expect("event written");

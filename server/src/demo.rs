@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use app::model::lifecycle::{DeploymentStatus, NodeStatus};
 use axum::routing::get;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -253,7 +254,11 @@ impl Script {
             let nodes = self.api.get("/nodes").await?;
             let online = nodes
                 .as_array()
-                .map(|n| n.iter().filter(|n| n["status"] == "online").count())
+                .map(|n| {
+                    n.iter()
+                        .filter(|n| n["status"] == NodeStatus::Online.as_str())
+                        .count()
+                })
                 .unwrap_or(0);
             if online >= NODES {
                 return Ok(());
@@ -272,10 +277,8 @@ impl Script {
     async fn wait(&self, id: i64) -> anyhow::Result<Value> {
         loop {
             let detail = self.api.get(&format!("/deployments/{id}")).await?;
-            if !matches!(
-                detail["status"].as_str(),
-                Some("queued" | "running" | "paused" | "pending_approval")
-            ) {
+            let status = detail["status"].as_str().and_then(DeploymentStatus::parse);
+            if !status.is_some_and(DeploymentStatus::is_active) {
                 return Ok(detail);
             }
             tokio::time::sleep(Duration::from_millis(500)).await;

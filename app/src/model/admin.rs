@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::model::event::{DeliveryStatus, WebhookTopic};
 use crate::model::role::Role;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,10 +107,9 @@ pub struct WebhookInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryInfo {
     pub id: i64,
-    pub event: String,
+    pub event: WebhookTopic,
     pub event_id: i64,
-    /// `pending`, `delivered`, `failed`.
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub last_status: Option<i32>,
     pub last_error: Option<String>,

@@ -1,3 +1,4 @@
+use crate::model::lifecycle::NodeStatus;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -29,7 +30,7 @@ pub struct NodeInfo {
     pub name: String,
     pub environment: String,
     pub pool: Option<String>,
-    pub status: String,
+    pub status: NodeStatus,
     pub labels: std::collections::BTreeMap<String, String>,
     pub versions: std::collections::BTreeMap<String, String>,
     pub agent_version: Option<String>,

@@ -12,8 +12,9 @@ use crate::components::time::RelativeTime;
 use crate::error::AppError;
 use crate::live::use_live;
 use crate::model::deployment::{
-    describe_event, DeploymentDetail, DeploymentStatus, DeploymentView, EventInfo,
+    DeploymentDetail, DeploymentStatus, DeploymentView, PhaseState, Stage,
 };
+use crate::model::event::{Event, EventInfo, EventKind};
 use crate::model::role::Action;
 use crate::model::session::Viewer;
 use crate::model::time::duration;
@@ -120,23 +121,21 @@ fn millis(v: f64) -> String {
 fn canary_points(events: &[EventInfo]) -> (Vec<Point>, Vec<Point>) {
     let mut rates = Vec::new();
     let mut p95s = Vec::new();
-    for e in events.iter().filter(|e| e.kind == "analysis") {
+    for e in events.iter().filter(|e| e.kind == EventKind::Analysis) {
+        let Some(Event::Analysis(a)) = e.event() else {
+            continue;
+        };
         let at = e.created_at.timestamp_millis() as f64 / 1000.0;
-        let p = &e.payload;
-        if let Some(rate) = p["error_rate"].as_f64() {
-            rates.push(Point {
-                at_secs: at,
-                value: rate,
-                limit: p["max_error_rate"].as_f64(),
-            });
-        }
-        if let Some(p95) = p["p95_ms"].as_f64() {
-            p95s.push(Point {
-                at_secs: at,
-                value: p95,
-                limit: p["max_p95_ms"].as_f64(),
-            });
-        }
+        rates.push(Point {
+            at_secs: at,
+            value: a.error_rate,
+            limit: Some(a.max_error_rate),
+        });
+        p95s.push(Point {
+            at_secs: at,
+            value: a.p95_ms,
+            limit: Some(a.max_p95_ms),
+        });
     }
     (rates, p95s)
 }
@@ -145,8 +144,11 @@ fn canary_points(events: &[EventInfo]) -> (Vec<Point>, Vec<Point>) {
 fn reached(events: &[EventInfo]) -> Option<i64> {
     events
         .iter()
-        .filter(|e| e.kind == "phase_started")
-        .filter_map(|e| e.payload["phase"].as_i64())
+        .filter(|e| e.kind == EventKind::PhaseStarted)
+        .filter_map(|e| match e.event() {
+            Some(Event::PhaseStarted(p)) => Some(i64::from(p.phase)),
+            _ => None,
+        })
         .max()
 }
 
@@ -187,10 +189,10 @@ fn Timeline(detail: DeploymentDetail, reached: Option<i64>) -> impl IntoView {
                         (true, Some(r)) if index < r => "done",
                         (true, Some(r)) if index == r => "stopped here",
                         (true, _) => "not reached",
-                        _ => match p.state.as_str() {
-                            "done" => "done",
-                            "active" => "current",
-                            _ => "next",
+                        _ => match p.state {
+                            PhaseState::Done => "done",
+                            PhaseState::Active => "current",
+                            PhaseState::Pending => "next",
                         },
                     };
                     view! {
@@ -222,7 +224,7 @@ fn NodeGrid(detail: DeploymentDetail) -> impl IntoView {
                 .nodes
                 .iter()
                 .map(|n| {
-                    let state = n.state.replace('_', " ");
+                    let state = n.state.as_str().replace('_', " ");
                     let version = n.version.clone().unwrap_or_else(|| "nothing installed".into());
                     let connection = if n.online { "online" } else { "offline" };
                     let label = format!(
@@ -285,8 +287,8 @@ fn Actions(detail: DeploymentDetail, me: Option<Viewer>, acted: RwSignal<u32>) -
         .into_any();
     }
     let status = detail.summary.status;
-    let stage = detail.stage.as_str();
-    let rolling_back = stage == "rollback";
+    let stage = detail.stage;
+    let rolling_back = stage == Stage::Rollback;
     let mine = detail.summary.requested_by.as_deref() == Some(me.username.as_str());
     let is_admin = me.role.allows(Action::Approve);
     let target = headline(&detail.summary);
@@ -306,7 +308,7 @@ fn Actions(detail: DeploymentDetail, me: Option<Viewer>, acted: RwSignal<u32>) -
     match status {
         DeploymentStatus::Running if !rolling_back => {
             buttons.push(plain("pause", "Pause").into_any());
-            if stage == "verify" {
+            if stage == Stage::Verify {
                 buttons.push(plain("promote", "Promote").into_any());
             }
             buttons.push(
@@ -403,7 +405,7 @@ fn ApprovalPanel(
 #[component]
 fn EventLog(events: Vec<EventInfo>, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
     let kind = RwSignal::new(String::new());
-    let mut kinds: Vec<String> = events.iter().map(|e| e.kind.clone()).collect();
+    let mut kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
     kinds.sort();
     kinds.dedup();
     let rows: Vec<EventInfo> = events.into_iter().rev().collect();
@@ -414,7 +416,7 @@ fn EventLog(events: Vec<EventInfo>, now: chrono::DateTime<chrono::Utc>) -> impl 
                 <label for="event-kind">"Show"</label>
                 <select id="event-kind" on:change=move |ev| kind.set(event_target_value(&ev))>
                     <option value="">"every kind"</option>
-                    {kinds.into_iter().map(|k| view! { <option value=k.clone()>{k.replace('_', " ")}</option> }).collect_view()}
+                    {kinds.into_iter().map(|k| view! { <option value=k.as_str()>{k.as_str().replace('_', " ")}</option> }).collect_view()}
                 </select>
             </div>
             <div class="table-scroll"><table class="data-table">
@@ -430,12 +432,12 @@ fn EventLog(events: Vec<EventInfo>, now: chrono::DateTime<chrono::Utc>) -> impl 
                     {rows
                         .into_iter()
                         .map(|e| {
-                            let text = describe_event(&e);
-                            let this = e.kind.clone();
+                            let text = e.describe();
+                            let this = e.kind.as_str();
                             view! {
                                 <tr data-event-id=e.id hidden=move || kind.with(|k| !k.is_empty() && *k != this)>
                                     <td><RelativeTime at=e.created_at now=now/></td>
-                                    <td class="mono">{e.kind.clone()}</td>
+                                    <td class="mono">{e.kind.as_str()}</td>
                                     <td>{text}</td>
                                 </tr>
                             }

@@ -65,7 +65,8 @@ pub fn DeploymentsPage() -> impl IntoView {
                 <select name="status">
                     <option value="">"any"</option>
                     {DeploymentStatus::ALL
-                        .into_iter()
+                        .iter()
+                        .copied()
                         .map(|s| {
                             view! {
                                 <option value=s.as_str() selected=move || filter().status == Some(s)>

@@ -3,43 +3,13 @@
 
 use std::time::Duration;
 
+pub use app::model::event::WebhookTopic;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-/// The events a webhook may subscribe to.
-pub const EVENTS: [&str; 7] = [
-    "pending",
-    "approved",
-    "rejected",
-    "expired",
-    "succeeded",
-    "failed",
-    "rolled_back",
-];
-
 /// Attempts before a delivery is given up as failed.
 pub const MAX_ATTEMPTS: i32 = 6;
-
-/// The webhook event an event-log entry stands for, if any. An approval
-/// counts once the deployment has all the approvals it needs.
-pub fn event_for(kind: &str, payload: &Value) -> Option<&'static str> {
-    Some(match kind {
-        "approval_requested" => "pending",
-        "approved"
-            if payload["approvals"].as_i64().unwrap_or(0)
-                >= payload["required"].as_i64().unwrap_or(1) =>
-        {
-            "approved"
-        }
-        "deployment_rejected" => "rejected",
-        "deployment_expired" => "expired",
-        "deployment_succeeded" => "succeeded",
-        "deployment_failed" => "failed",
-        "deployment_rolled_back" => "rolled_back",
-        _ => return None,
-    })
-}
 
 /// What a deployment is, for a message.
 #[derive(Debug, Clone)]
@@ -52,7 +22,13 @@ pub struct Subject {
 }
 
 /// The body sent: JSON for programs, or Slack's `{text}`.
-pub fn body(format: &str, event: &str, subject: &Subject, detail: &Value, event_id: i64) -> Value {
+pub fn body(
+    format: &str,
+    event: WebhookTopic,
+    subject: &Subject,
+    detail: &Value,
+    event_id: i64,
+) -> Value {
     let headline = format!(
         "#{} {} {} → {}",
         subject.id, subject.module, subject.version, subject.environment
@@ -60,13 +36,13 @@ pub fn body(format: &str, event: &str, subject: &Subject, detail: &Value, event_
     match format {
         "slack" => {
             let what = match event {
-                "pending" => "waits for approval",
-                "approved" => "was approved",
-                "rejected" => "was rejected",
-                "expired" => "expired without a decision",
-                "succeeded" => "succeeded",
-                "failed" => "failed",
-                _ => "was rolled back",
+                WebhookTopic::Pending => "waits for approval",
+                WebhookTopic::Approved => "was approved",
+                WebhookTopic::Rejected => "was rejected",
+                WebhookTopic::Expired => "expired without a decision",
+                WebhookTopic::Succeeded => "succeeded",
+                WebhookTopic::Failed => "failed",
+                WebhookTopic::RolledBack => "was rolled back",
             };
             let why = detail["outcome"]
                 .as_str()
@@ -76,7 +52,7 @@ pub fn body(format: &str, event: &str, subject: &Subject, detail: &Value, event_
             json!({ "text": format!("Hotswap: {headline} {what}{why} <{}|open>", subject.url) })
         }
         _ => json!({
-            "event": event,
+            "event": event.as_str(),
             "event_id": event_id,
             "deployment": {
                 "id": subject.id,
@@ -108,24 +84,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn events_map_to_what_subscribers_care_about() {
-        assert_eq!(event_for("approval_requested", &json!({})), Some("pending"));
-        assert_eq!(
-            event_for("approved", &json!({"approvals": 1, "required": 2})),
-            None
-        );
-        assert_eq!(
-            event_for("approved", &json!({"approvals": 2, "required": 2})),
-            Some("approved")
-        );
-        assert_eq!(event_for("node_swapped", &json!({})), None);
-        assert_eq!(
-            event_for("deployment_rolled_back", &json!({})),
-            Some("rolled_back")
-        );
-    }
-
-    #[test]
     fn signatures_are_hmac_sha256_of_the_body() {
         // RFC 4231 test case 2.
         assert_eq!(
@@ -145,7 +103,7 @@ mod tests {
         };
         let text = body(
             "slack",
-            "rolled_back",
+            WebhookTopic::RolledBack,
             &subject,
             &json!({"outcome": "error rate 5%"}),
             1,
@@ -154,7 +112,7 @@ mod tests {
             text["text"],
             "Hotswap: #7 shop 2.0.0 → production was rolled back: error rate 5% <https://hotswap.example/deployments/7|open>"
         );
-        let json_body = body("json", "succeeded", &subject, &json!({}), 9);
+        let json_body = body("json", WebhookTopic::Succeeded, &subject, &json!({}), 9);
         assert_eq!(json_body["deployment"]["module"], "shop");
         assert_eq!(json_body["event_id"], 9);
         assert_eq!(backoff(0), Duration::from_secs(1));

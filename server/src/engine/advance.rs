@@ -4,9 +4,10 @@
 
 use std::collections::HashMap;
 
-use app::model::deployment::DeploymentStatus;
+use app::model::event::{self as ev, Event, EventKind};
+use app::model::lifecycle::{DeploymentStatus, NodeStatus, Stage, StepAction, StepStatus};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, Set,
@@ -16,7 +17,6 @@ use serde_json::json;
 use crate::domain::analysis::{decide, Verdict};
 use crate::domain::plan::{plan, Phase, PhaseAction, Plan, PlanNode};
 use crate::domain::strategy::Strategy;
-use crate::engine::dispatch::{DONE, FAILED, PENDING, SENT};
 use crate::engine::providers::{self, Window};
 use crate::engine::Engine;
 use crate::entities::{
@@ -31,9 +31,6 @@ pub enum Next {
     Done,
 }
 
-pub const STAGE_SWAP: &str = "swap";
-pub const STAGE_VERIFY: &str = "verify";
-pub const STAGE_ROLLBACK: &str = "rollback";
 /// Rollback steps live outside the plan's phases.
 pub const ROLLBACK_PHASE: i32 = -1;
 
@@ -74,9 +71,9 @@ pub async fn advance(engine: &Engine, deployment_id: i64) -> Result<Next, Servic
     else {
         return Ok(Next::Done);
     };
-    match DeploymentStatus::parse(&dep.status) {
-        Some(DeploymentStatus::Queued) => start(engine, dep).await,
-        Some(DeploymentStatus::Running) => {
+    match dep.status {
+        DeploymentStatus::Queued => start(engine, dep).await,
+        DeploymentStatus::Running => {
             let plan: Plan = serde_json::from_value(dep.plan.clone()).map_err(|e| {
                 anyhow::anyhow!("deployment {deployment_id} has an unreadable plan: {e}")
             })?;
@@ -84,14 +81,14 @@ pub async fn advance(engine: &Engine, deployment_id: i64) -> Result<Next, Servic
                 .one(db)
                 .await?
                 .ok_or(ServiceError::NotFound("environment"))?;
-            match dep.stage.as_str() {
-                STAGE_ROLLBACK => roll_back(engine, dep, &plan, &env).await,
-                STAGE_VERIFY => verify(engine, dep, &plan, &env).await,
-                _ => swap(engine, dep, &plan, &env).await,
+            match dep.stage {
+                Stage::Rollback => roll_back(engine, dep, &plan, &env).await,
+                Stage::Verify => verify(engine, dep, &plan, &env).await,
+                Stage::Swap => swap(engine, dep, &plan, &env).await,
             }
         }
         // Waiting on a person; their action wakes the job.
-        Some(DeploymentStatus::Paused) | Some(DeploymentStatus::PendingApproval) => {
+        DeploymentStatus::Paused | DeploymentStatus::PendingApproval => {
             Ok(Next::At(Utc::now() + Duration::seconds(60)))
         }
         _ => Ok(Next::Done),
@@ -137,18 +134,18 @@ async fn start(engine: &Engine, dep: deployments::Model) -> Result<Next, Service
     let started = deployments::Entity::update_many()
         .col_expr(
             deployments::Column::Status,
-            DeploymentStatus::Running.as_str().into(),
+            Expr::value(DeploymentStatus::Running),
         )
         .col_expr(
             deployments::Column::Plan,
             serde_json::to_value(&planned).unwrap_or_default().into(),
         )
         .col_expr(deployments::Column::CurrentPhase, 0.into())
-        .col_expr(deployments::Column::Stage, STAGE_SWAP.into())
+        .col_expr(deployments::Column::Stage, Expr::value(Stage::Swap))
         .col_expr(deployments::Column::StartedAt, Some(now).into())
         .col_expr(deployments::Column::UpdatedAt, now.into())
         .filter(deployments::Column::Id.eq(dep.id))
-        .filter(deployments::Column::Status.eq(DeploymentStatus::Queued.as_str()))
+        .filter(deployments::Column::Status.eq(DeploymentStatus::Queued))
         .exec(db)
         .await?;
     if started.rows_affected == 1 {
@@ -156,11 +153,10 @@ async fn start(engine: &Engine, dep: deployments::Model) -> Result<Next, Service
             db,
             dep.tenant_id,
             Some(dep.id),
-            "deployment_started",
-            json!({
-                "strategy": strategy.kind(),
-                "nodes": targets.len(),
-                "phases": planned.phases.iter().map(|p| p.label.clone()).collect::<Vec<_>>(),
+            Event::DeploymentStarted(ev::Started {
+                strategy: strategy.kind().to_string(),
+                nodes: targets.len(),
+                phases: planned.phases.iter().map(|p| p.label.clone()).collect(),
             }),
         )
         .await?;
@@ -175,7 +171,7 @@ pub async fn plan_targets(
 ) -> Result<Vec<PlanNode>, ServiceError> {
     Ok(nodes::Entity::find()
         .filter(nodes::Column::EnvironmentId.eq(env_id))
-        .filter(nodes::Column::Status.ne("draining"))
+        .filter(nodes::Column::Status.ne(NodeStatus::Draining))
         .order_by_asc(nodes::Column::Id)
         .all(db)
         .await?
@@ -201,7 +197,7 @@ async fn nodes_of(
         .collect())
 }
 
-fn command_id(dep: i64, phase: i32, node: i64, action: &str) -> String {
+fn command_id(dep: i64, phase: i32, node: i64, action: StepAction) -> String {
     if phase == ROLLBACK_PHASE {
         format!("d{dep}-rollback-n{node}")
     } else {
@@ -214,7 +210,7 @@ async fn ensure_steps(
     engine: &Engine,
     dep: &deployments::Model,
     phase: i32,
-    action: &str,
+    action: StepAction,
     wanted: &[(i64, Option<String>)],
     existing: &[deployment_steps::Model],
 ) -> Result<(), ServiceError> {
@@ -233,9 +229,9 @@ async fn ensure_steps(
             deployment_id: Set(dep.id),
             phase: Set(phase),
             node_id: Set(Some(*node_id)),
-            action: Set(action.to_string()),
+            action: Set(action),
             command_id: Set(command_id(dep.id, phase, *node_id, action)),
-            status: Set(PENDING.to_string()),
+            status: Set(StepStatus::Pending),
             attempts: Set(0),
             result: Set(None),
             target_version: Set(target.clone()),
@@ -267,7 +263,7 @@ async fn run_steps(
     dep: &deployments::Model,
     env_id: i64,
     phase: i32,
-    action: &str,
+    action: StepAction,
     wanted: &[(i64, Option<String>)],
 ) -> Result<Option<(Vec<deployment_steps::Model>, HashMap<i64, nodes::Model>)>, ServiceError> {
     let db = engine.db();
@@ -278,10 +274,7 @@ async fn run_steps(
     }
     let nodes = nodes_of(db, env_id).await?;
     fail_stale(engine, &mut steps, &nodes).await?;
-    if steps
-        .iter()
-        .any(|s| s.status == PENDING || s.status == SENT)
-    {
+    if steps.iter().any(|s| s.status.is_open()) {
         return Ok(None);
     }
     Ok(Some((steps, nodes)))
@@ -296,22 +289,20 @@ async fn fail_stale(
     let db = engine.db();
     let now = Utc::now();
     let silent_since = now - engine.config().node_timeout;
-    for step in steps
-        .iter_mut()
-        .filter(|s| s.status == PENDING || s.status == SENT)
-    {
+    for step in steps.iter_mut().filter(|s| s.status.is_open()) {
         let node = step.node_id.and_then(|id| nodes.get(&id));
         let reason = match node {
             None => Some("the node was removed".to_string()),
             Some(n)
-                if n.status != "online"
+                if n.status != NodeStatus::Online
                     && n.last_heartbeat_at.is_none_or(|t| t < silent_since)
                     && step.created_at < silent_since =>
             {
                 Some(format!("node {} is offline", n.name))
             }
             Some(n)
-                if step.status == SENT && step.updated_at < now - engine.config().step_timeout =>
+                if step.status == StepStatus::Sent
+                    && step.updated_at < now - engine.config().step_timeout =>
             {
                 Some(format!("node {} did not answer in time", n.name))
             }
@@ -319,27 +310,34 @@ async fn fail_stale(
         };
         let Some(reason) = reason else { continue };
         let failed = deployment_steps::Entity::update_many()
-            .col_expr(deployment_steps::Column::Status, FAILED.into())
+            .col_expr(
+                deployment_steps::Column::Status,
+                Expr::value(StepStatus::Failed),
+            )
             .col_expr(
                 deployment_steps::Column::Result,
                 Some(json!({ "ok": false, "error": reason })).into(),
             )
             .col_expr(deployment_steps::Column::UpdatedAt, now.into())
             .filter(deployment_steps::Column::Id.eq(step.id))
-            .filter(deployment_steps::Column::Status.is_in([PENDING, SENT]))
+            .filter(deployment_steps::Column::Status.is_in([StepStatus::Pending, StepStatus::Sent]))
             .exec(db)
             .await?;
         if failed.rows_affected == 1 {
-            step.status = FAILED.to_string();
+            step.status = StepStatus::Failed;
             step.result = Some(json!({ "ok": false, "error": reason }));
-            events::append(
-                db,
-                step.tenant_id,
-                Some(step.deployment_id),
-                if step.action == "rollback" { "node_rollback_failed" } else { "node_swap_failed" },
-                json!({ "node": node.map(|n| n.name.clone()), "node_id": step.node_id, "phase": step.phase, "error": reason }),
-            )
-            .await?;
+            let outcome = ev::NodeOutcome {
+                node: node.map(|n| n.name.clone()),
+                node_id: step.node_id,
+                phase: step.phase,
+                error: Some(reason),
+                ..Default::default()
+            };
+            let event = match step.action {
+                StepAction::Rollback => Event::NodeRollbackFailed(outcome),
+                StepAction::Swap => Event::NodeSwapFailed(outcome),
+            };
+            events::append(db, step.tenant_id, Some(step.deployment_id), event).await?;
         }
     }
     Ok(())
@@ -363,7 +361,7 @@ async fn steps_of(
     db: &DatabaseConnection,
     dep: i64,
     phase: Option<i32>,
-    action: &str,
+    action: StepAction,
 ) -> Result<Vec<deployment_steps::Model>, ServiceError> {
     let mut query = deployment_steps::Entity::find()
         .filter(deployment_steps::Column::DeploymentId.eq(dep))
@@ -406,8 +404,12 @@ async fn swap(
                         db,
                         dep.tenant_id,
                         Some(dep.id),
-                        "traffic_switched",
-                        json!({ "environment": env.name, "from": plan.previous_pool, "to": to_pool }),
+                        Event::TrafficSwitched(ev::TrafficSwitched {
+                            environment: env.name.clone(),
+                            from: plan.previous_pool.clone(),
+                            to: to_pool.clone(),
+                            rollback: false,
+                        }),
                     )
                     .await?;
                     enter_verify(db, &dep, phase).await
@@ -419,26 +421,32 @@ async fn swap(
             }
         }
         PhaseAction::Swap => {
-            if steps_of(db, dep.id, Some(index), "swap").await?.is_empty() {
+            if steps_of(db, dep.id, Some(index), StepAction::Swap)
+                .await?
+                .is_empty()
+            {
                 events::append(
                     db,
                     dep.tenant_id,
                     Some(dep.id),
-                    "phase_started",
-                    json!({ "phase": index, "label": phase.label, "nodes": phase.nodes.len() }),
+                    Event::PhaseStarted(ev::PhaseStarted {
+                        phase: index,
+                        label: phase.label.clone(),
+                        nodes: phase.nodes.len(),
+                    }),
                 )
                 .await?;
             }
             let wanted: Vec<_> = phase.nodes.iter().map(|n| (*n, None)).collect();
             let Some((steps, nodes)) =
-                run_steps(engine, &dep, env.id, index, "swap", &wanted).await?
+                run_steps(engine, &dep, env.id, index, StepAction::Swap, &wanted).await?
             else {
                 return Ok(soon());
             };
-            let all_failed: Vec<_> = steps_of(db, dep.id, None, "swap")
+            let all_failed: Vec<_> = steps_of(db, dep.id, None, StepAction::Swap)
                 .await?
                 .into_iter()
-                .filter(|s| s.status == FAILED)
+                .filter(|s| s.status == StepStatus::Failed)
                 .collect();
             if all_failed.len() as u32 > plan.max_failed {
                 let first = all_failed
@@ -460,12 +468,17 @@ async fn swap(
                 db,
                 dep.tenant_id,
                 Some(dep.id),
-                "phase_swapped",
-                json!({
-                    "phase": index,
-                    "label": phase.label,
-                    "swapped": steps.iter().filter(|s| s.status == DONE).count(),
-                    "failed": steps.iter().filter(|s| s.status == FAILED).count(),
+                Event::PhaseSwapped(ev::PhaseSwapped {
+                    phase: index,
+                    label: phase.label.clone(),
+                    swapped: steps
+                        .iter()
+                        .filter(|s| s.status == StepStatus::Done)
+                        .count(),
+                    failed: steps
+                        .iter()
+                        .filter(|s| s.status == StepStatus::Failed)
+                        .count(),
                 }),
             )
             .await?;
@@ -481,7 +494,7 @@ async fn enter_verify(
 ) -> Result<Next, ServiceError> {
     let now = Utc::now();
     let mut active = dep.clone().into_active_model();
-    active.stage = Set(STAGE_VERIFY.into());
+    active.stage = Set(Stage::Verify);
     active.phase_started_at = Set(Some(now));
     active.analyzed_at = Set(Some(now));
     active.updated_at = Set(now);
@@ -517,10 +530,10 @@ async fn verify(
         };
     };
     let settings = analysis_of(env);
-    let canaries: Vec<i64> = steps_of(db, dep.id, None, "swap")
+    let canaries: Vec<i64> = steps_of(db, dep.id, None, StepAction::Swap)
         .await?
         .into_iter()
-        .filter(|s| s.status == DONE)
+        .filter(|s| s.status == StepStatus::Done)
         .filter_map(|s| s.node_id)
         .collect();
     let analyzed = dep.analyzed_at.unwrap_or(started);
@@ -566,19 +579,18 @@ async fn verify(
             db,
             dep.tenant_id,
             Some(dep.id),
-            "analysis",
-            json!({
-                "phase": dep.current_phase,
-                "label": phase.label,
-                "verdict": decision.verdict,
-                "reason": decision.reason,
-                "requests": decision.requests,
-                "errors": decision.errors,
-                "error_rate": decision.error_rate,
-                "p95_ms": decision.p95_ms,
-                "max_error_rate": thresholds.max_error_rate,
-                "max_p95_ms": thresholds.max_p95_ms,
-                "canaries": canaries.len(),
+            Event::Analysis(ev::Analysis {
+                phase: dep.current_phase,
+                label: phase.label.clone(),
+                verdict: decision.verdict,
+                reason: decision.reason.clone(),
+                requests: decision.requests,
+                errors: decision.errors,
+                error_rate: decision.error_rate,
+                p95_ms: decision.p95_ms,
+                max_error_rate: thresholds.max_error_rate,
+                max_p95_ms: thresholds.max_p95_ms,
+                canaries: canaries.len(),
             }),
         )
         .await?;
@@ -639,7 +651,7 @@ async fn next_phase(
     let now = Utc::now();
     let mut active = dep.into_active_model();
     active.current_phase = Set(next);
-    active.stage = Set(STAGE_SWAP.into());
+    active.stage = Set(Stage::Swap);
     active.skip_wait = Set(false);
     active.updated_at = Set(now);
     active.update(db).await?;
@@ -653,19 +665,19 @@ pub async fn begin_rollback(
 ) -> Result<Next, ServiceError> {
     let now = Utc::now();
     let moved = deployments::Entity::update_many()
-        .col_expr(deployments::Column::Stage, STAGE_ROLLBACK.into())
+        .col_expr(deployments::Column::Stage, Expr::value(Stage::Rollback))
         .col_expr(deployments::Column::Outcome, Some(reason.clone()).into())
         .col_expr(
             deployments::Column::Status,
-            DeploymentStatus::Running.as_str().into(),
+            Expr::value(DeploymentStatus::Running),
         )
         .col_expr(deployments::Column::UpdatedAt, now.into())
         .filter(deployments::Column::Id.eq(dep.id))
-        .filter(deployments::Column::Stage.ne(STAGE_ROLLBACK))
-        .filter(deployments::Column::Status.is_in([
-            DeploymentStatus::Running.as_str(),
-            DeploymentStatus::Paused.as_str(),
-        ]))
+        .filter(deployments::Column::Stage.ne(Stage::Rollback))
+        .filter(
+            deployments::Column::Status
+                .is_in([DeploymentStatus::Running, DeploymentStatus::Paused]),
+        )
         .exec(db)
         .await?;
     if moved.rows_affected == 1 {
@@ -673,8 +685,7 @@ pub async fn begin_rollback(
             db,
             dep.tenant_id,
             Some(dep.id),
-            "rollback_started",
-            json!({ "reason": reason }),
+            Event::RollbackStarted(ev::Reason { reason }),
         )
         .await?;
     }
@@ -711,8 +722,12 @@ async fn roll_back(
                         db,
                         dep.tenant_id,
                         Some(dep.id),
-                        "traffic_switched",
-                        json!({ "environment": env.name, "from": from, "to": previous, "rollback": true }),
+                        Event::TrafficSwitched(ev::TrafficSwitched {
+                            environment: env.name.clone(),
+                            from,
+                            to: previous.clone(),
+                            rollback: true,
+                        }),
                     )
                     .await?;
                 }
@@ -724,10 +739,10 @@ async fn roll_back(
             }
         }
     }
-    let swapped: Vec<_> = steps_of(db, dep.id, None, "swap")
+    let swapped: Vec<_> = steps_of(db, dep.id, None, StepAction::Swap)
         .await?
         .into_iter()
-        .filter(|s| s.status == DONE)
+        .filter(|s| s.status == StepStatus::Done)
         .filter_map(|s| {
             let node = s.node_id?;
             let previous = s
@@ -737,15 +752,22 @@ async fn roll_back(
             Some((node, previous))
         })
         .collect();
-    let Some((steps, nodes)) =
-        run_steps(engine, &dep, env.id, ROLLBACK_PHASE, "rollback", &swapped).await?
+    let Some((steps, nodes)) = run_steps(
+        engine,
+        &dep,
+        env.id,
+        ROLLBACK_PHASE,
+        StepAction::Rollback,
+        &swapped,
+    )
+    .await?
     else {
         return Ok(soon());
     };
     let reason = dep.outcome.clone().unwrap_or_else(|| "rolled back".into());
     let failures: Vec<String> = steps
         .iter()
-        .filter(|s| s.status == FAILED)
+        .filter(|s| s.status == StepStatus::Failed)
         .map(|s| step_error(s, &nodes))
         .chain(switch_error)
         .collect();
@@ -767,7 +789,7 @@ async fn traffic_moved(db: &DatabaseConnection, dep: i64) -> Result<bool, Servic
     use sea_orm::PaginatorTrait;
     Ok(crate::entities::events::Entity::find()
         .filter(crate::entities::events::Column::DeploymentId.eq(dep))
-        .filter(crate::entities::events::Column::Kind.eq("traffic_switched"))
+        .filter(crate::entities::events::Column::Kind.eq(EventKind::TrafficSwitched))
         .count(db)
         .await?
         > 0)
@@ -800,19 +822,12 @@ pub async fn finish(
     let db = engine.db();
     let now = Utc::now();
     let ended = deployments::Entity::update_many()
-        .col_expr(deployments::Column::Status, status.as_str().into())
+        .col_expr(deployments::Column::Status, Expr::value(status))
         .col_expr(deployments::Column::Outcome, Some(outcome.clone()).into())
         .col_expr(deployments::Column::FinishedAt, Some(now).into())
         .col_expr(deployments::Column::UpdatedAt, now.into())
         .filter(deployments::Column::Id.eq(dep.id))
-        .filter(
-            deployments::Column::Status.is_in(
-                DeploymentStatus::ALL
-                    .iter()
-                    .filter(|s| s.is_active())
-                    .map(|s| s.as_str()),
-            ),
-        )
+        .filter(deployments::Column::Status.is_in(DeploymentStatus::active()))
         .exec(db)
         .await?;
     if ended.rows_affected == 1 {
@@ -828,20 +843,9 @@ pub async fn finish(
                 .metrics()
                 .observe_finished(&environment, strategy, status.as_str(), seconds);
         }
-        let kind = match status {
-            DeploymentStatus::Succeeded => "deployment_succeeded",
-            DeploymentStatus::RolledBack => "deployment_rolled_back",
-            DeploymentStatus::Cancelled => "deployment_cancelled",
-            _ => "deployment_failed",
-        };
-        events::append(
-            db,
-            dep.tenant_id,
-            Some(dep.id),
-            kind,
-            json!({ "outcome": outcome }),
-        )
-        .await?;
+        if let Some(event) = Event::ended(status, outcome) {
+            events::append(db, dep.tenant_id, Some(dep.id), event).await?;
+        }
     }
     Ok(())
 }

@@ -4,20 +4,19 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, Set,
 };
-use serde_json::json;
 
 use crate::entities::{deployment_steps, deployments, module_versions, modules, nodes};
 use crate::services::{events, ServiceError};
+use app::model::event::{Event, NodeOutcome};
+use app::model::lifecycle::{StepAction, StepStatus};
 use hotswap_protocol::{CommandResult, ServerMessage, SwapCommand};
 
-pub const PENDING: &str = "pending";
-pub const SENT: &str = "sent";
-pub const DONE: &str = "done";
-pub const FAILED: &str = "failed";
+const OPEN: [StepStatus; 2] = [StepStatus::Pending, StepStatus::Sent];
 
 /// Which already-sent commands go out again.
 #[derive(Debug, Clone, Copy)]
@@ -38,9 +37,9 @@ pub async fn commands_for(
     node_id: i64,
     resend: Resend,
 ) -> Result<Vec<ServerMessage>, ServiceError> {
-    let statuses: &[&str] = match resend {
-        Resend::None => &[PENDING],
-        _ => &[PENDING, SENT],
+    let statuses: &[StepStatus] = match resend {
+        Resend::None => &[StepStatus::Pending],
+        _ => &OPEN,
     };
     // `updated_at` stays the time a command was first sent (the step timeout
     // counts from it); each resend waits one more `age` than the last.
@@ -56,21 +55,24 @@ pub async fn commands_for(
         .all(db)
         .await?
         .into_iter()
-        .filter(|s| s.status == PENDING || stale(s))
+        .filter(|s| s.status == StepStatus::Pending || stale(s))
         .collect();
     let mut artifacts: HashMap<i64, (module_versions::Model, modules::Model)> = HashMap::new();
     let mut messages = Vec::with_capacity(steps.len());
     for step in steps {
-        if step.status == PENDING {
+        if step.status == StepStatus::Pending {
             let claimed = deployment_steps::Entity::update_many()
-                .col_expr(deployment_steps::Column::Status, SENT.into())
+                .col_expr(
+                    deployment_steps::Column::Status,
+                    Expr::value(StepStatus::Sent),
+                )
                 .col_expr(
                     deployment_steps::Column::Attempts,
                     (step.attempts + 1).into(),
                 )
                 .col_expr(deployment_steps::Column::UpdatedAt, Utc::now().into())
                 .filter(deployment_steps::Column::Id.eq(step.id))
-                .filter(deployment_steps::Column::Status.eq(PENDING))
+                .filter(deployment_steps::Column::Status.eq(StepStatus::Pending))
                 .exec(db)
                 .await?;
             if claimed.rows_affected == 0 {
@@ -107,13 +109,13 @@ pub async fn commands_for(
         let Some((version, module)) = artifacts.get(&step.deployment_id) else {
             continue;
         };
-        messages.push(match step.action.as_str() {
-            "rollback" => ServerMessage::Rollback {
+        messages.push(match step.action {
+            StepAction::Rollback => ServerMessage::Rollback {
                 command_id: step.command_id,
                 module: module.name.clone(),
                 to_version: step.target_version,
             },
-            _ => ServerMessage::Swap(SwapCommand {
+            StepAction::Swap => ServerMessage::Swap(SwapCommand {
                 command_id: step.command_id,
                 module: module.name.clone(),
                 version: version.version.clone(),
@@ -146,52 +148,50 @@ pub async fn apply_result(
     else {
         return Ok(None);
     };
-    if step.status != PENDING && step.status != SENT {
+    if !step.status.is_open() {
         return Ok(None);
     }
-    let status = if result.ok { DONE } else { FAILED };
+    let status = if result.ok {
+        StepStatus::Done
+    } else {
+        StepStatus::Failed
+    };
     let updated = deployment_steps::Entity::update_many()
-        .col_expr(deployment_steps::Column::Status, status.into())
+        .col_expr(deployment_steps::Column::Status, Expr::value(status))
         .col_expr(
             deployment_steps::Column::Result,
             serde_json::to_value(&result).unwrap_or_default().into(),
         )
         .col_expr(deployment_steps::Column::UpdatedAt, Utc::now().into())
         .filter(deployment_steps::Column::Id.eq(step.id))
-        .filter(deployment_steps::Column::Status.is_in([PENDING, SENT]))
+        .filter(deployment_steps::Column::Status.is_in(OPEN))
         .exec(db)
         .await?;
     if updated.rows_affected == 0 {
         return Ok(None);
     }
-    let kind = match (step.action.as_str(), result.ok) {
-        ("rollback", true) => "node_rolled_back",
-        ("rollback", false) => "node_rollback_failed",
-        (_, true) => "node_swapped",
-        (_, false) => "node_swap_failed",
+    let outcome = NodeOutcome {
+        node: Some(node.name.clone()),
+        node_id: Some(node.id),
+        phase: step.phase,
+        version: result.current_version.clone(),
+        previous_version: result.previous_version.clone(),
+        error: result.error.clone(),
     };
-    events::append(
-        db,
-        step.tenant_id,
-        Some(step.deployment_id),
-        kind,
-        json!({
-            "node": node.name,
-            "node_id": node.id,
-            "phase": step.phase,
-            "version": result.current_version,
-            "previous_version": result.previous_version,
-            "error": result.error,
-        }),
-    )
-    .await?;
+    let event = match (step.action, result.ok) {
+        (StepAction::Rollback, true) => Event::NodeRolledBack(outcome),
+        (StepAction::Rollback, false) => Event::NodeRollbackFailed(outcome),
+        (StepAction::Swap, true) => Event::NodeSwapped(outcome),
+        (StepAction::Swap, false) => Event::NodeSwapFailed(outcome),
+    };
+    events::append(db, step.tenant_id, Some(step.deployment_id), event).await?;
     // The engine has nothing to decide while other commands of this
     // deployment are still out (its periodic look catches silent nodes), so
     // only the last answer wakes it: one run per phase, not one per node.
     use sea_orm::PaginatorTrait;
     let outstanding = deployment_steps::Entity::find()
         .filter(deployment_steps::Column::DeploymentId.eq(step.deployment_id))
-        .filter(deployment_steps::Column::Status.is_in([PENDING, SENT]))
+        .filter(deployment_steps::Column::Status.is_in(OPEN))
         .count(db)
         .await?;
     Ok((outstanding == 0).then_some(step.deployment_id))

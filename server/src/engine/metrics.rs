@@ -2,10 +2,16 @@
 //! replicas are read from the database at scrape time; durations are observed
 //! by the replica that finished the deployment (sum them across replicas).
 
+use app::model::lifecycle::{Decision, DeploymentStatus, NodeStatus};
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, Registry, TextEncoder,
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    Statement,
+};
+
+use crate::entities::deployments;
 
 use crate::services::ServiceError;
 
@@ -122,10 +128,7 @@ async fn database_metrics(db: &DatabaseConnection) -> Result<String, ServiceErro
         let status: String = row.try_get("", "status")?;
         let strategy: serde_json::Value = row.try_get("", "strategy")?;
         let kind = strategy["kind"].as_str().unwrap_or("unknown").to_string();
-        if matches!(
-            status.as_str(),
-            "pending_approval" | "queued" | "running" | "paused"
-        ) {
+        if DeploymentStatus::parse(&status).is_some_and(DeploymentStatus::is_active) {
             active += 1;
         }
         *by_labels.entry((environment, kind, status)).or_default() += 1;
@@ -144,10 +147,8 @@ async fn database_metrics(db: &DatabaseConnection) -> Result<String, ServiceErro
 
     out.push_str("# HELP hotswap_approvals_total Approval decisions, and requests that expired\n");
     out.push_str("# TYPE hotswap_approvals_total counter\n");
-    let mut decisions: std::collections::BTreeMap<String, i64> = ["approved", "rejected"]
-        .iter()
-        .map(|s| (s.to_string(), 0))
-        .collect();
+    let mut decisions: std::collections::BTreeMap<String, i64> =
+        Decision::ALL.iter().map(|s| (s.to_string(), 0)).collect();
     for row in rows(
         db,
         "SELECT decision, COUNT(*) AS n FROM approvals GROUP BY decision",
@@ -158,16 +159,11 @@ async fn database_metrics(db: &DatabaseConnection) -> Result<String, ServiceErro
         let n: i64 = row.try_get("", "n")?;
         decisions.insert(decision, n);
     }
-    let expired = rows(
-        db,
-        "SELECT COUNT(*) AS n FROM deployments WHERE status = 'expired'",
-    )
-    .await?;
-    let expired: i64 = match expired.first() {
-        Some(row) => row.try_get("", "n")?,
-        None => 0,
-    };
-    decisions.insert("expired".into(), expired);
+    let expired = deployments::Entity::find()
+        .filter(deployments::Column::Status.eq(DeploymentStatus::Expired))
+        .count(db)
+        .await?;
+    decisions.insert(DeploymentStatus::Expired.to_string(), expired as i64);
     for (decision, n) in decisions {
         out.push_str(&format!(
             "hotswap_approvals_total{{decision=\"{}\"}} {n}\n",
@@ -182,10 +178,8 @@ async fn database_metrics(db: &DatabaseConnection) -> Result<String, ServiceErro
 
     out.push_str("# HELP hotswap_nodes Enrolled nodes by status\n");
     out.push_str("# TYPE hotswap_nodes gauge\n");
-    let mut nodes: std::collections::BTreeMap<String, i64> = ["online", "offline", "draining"]
-        .iter()
-        .map(|s| (s.to_string(), 0))
-        .collect();
+    let mut nodes: std::collections::BTreeMap<String, i64> =
+        NodeStatus::ALL.iter().map(|s| (s.to_string(), 0)).collect();
     for row in rows(
         db,
         "SELECT status, COUNT(*) AS n FROM nodes GROUP BY status",

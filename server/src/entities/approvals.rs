@@ -1,3 +1,4 @@
+use app::model::lifecycle::Decision;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -8,8 +9,7 @@ pub struct Model {
     pub tenant_id: i64,
     pub deployment_id: i64,
     pub approver_id: i64,
-    /// `approved` or `rejected`.
-    pub decision: String,
+    pub decision: Decision,
     pub comment: Option<String>,
     pub created_at: DateTimeUtc,
 }

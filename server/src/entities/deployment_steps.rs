@@ -1,3 +1,4 @@
+use app::model::lifecycle::{StepAction, StepStatus};
 use sea_orm::entity::prelude::*;
 
 /// One action on one node (or on the environment, for a pool switch) in one phase.
@@ -10,9 +11,9 @@ pub struct Model {
     pub deployment_id: i64,
     pub phase: i32,
     pub node_id: Option<i64>,
-    pub action: String,
+    pub action: StepAction,
     pub command_id: String,
-    pub status: String,
+    pub status: StepStatus,
     pub attempts: i32,
     pub result: Option<Json>,
     pub target_version: Option<String>,

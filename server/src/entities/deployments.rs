@@ -1,3 +1,4 @@
+use app::model::lifecycle::{DeploymentStatus, Stage};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -11,7 +12,7 @@ pub struct Model {
     pub environment_id: i64,
     pub strategy: Json,
     pub plan: Json,
-    pub status: String,
+    pub status: DeploymentStatus,
     pub current_phase: i32,
     pub outcome: Option<String>,
     pub requested_by: Option<i64>,
@@ -20,8 +21,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
-    /// `swap`, `verify`, `rollback`: where the engine is inside the current phase.
-    pub stage: String,
+    /// Where the engine is inside the current phase.
+    pub stage: Stage,
     pub phase_started_at: Option<DateTimeUtc>,
     /// An operator asked to end the current wait early (promote).
     pub skip_wait: bool,

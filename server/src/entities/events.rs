@@ -1,3 +1,4 @@
+use app::model::event::EventKind;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -7,7 +8,7 @@ pub struct Model {
     pub id: i64,
     pub tenant_id: i64,
     pub deployment_id: Option<i64>,
-    pub kind: String,
+    pub kind: EventKind,
     pub payload: Json,
     pub created_at: DateTimeUtc,
 }

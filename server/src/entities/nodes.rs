@@ -1,3 +1,4 @@
+use app::model::lifecycle::NodeStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -10,7 +11,7 @@ pub struct Model {
     pub name: String,
     pub labels: Json,
     pub pool: Option<String>,
-    pub status: String,
+    pub status: NodeStatus,
     pub versions: Json,
     pub agent_version: Option<String>,
     pub credential_hash: Option<String>,

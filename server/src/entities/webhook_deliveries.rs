@@ -1,3 +1,4 @@
+pub use app::model::event::{DeliveryStatus, WebhookTopic};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -8,12 +9,10 @@ pub struct Model {
     pub tenant_id: i64,
     pub webhook_id: i64,
     pub event_id: i64,
-    /// The webhook event name, e.g. `approved`.
-    pub kind: String,
+    pub kind: WebhookTopic,
     /// The body sent.
     pub payload: Json,
-    /// `pending`, `delivered`, `failed`.
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     pub last_status: Option<i32>,

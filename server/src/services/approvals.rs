@@ -7,8 +7,11 @@ use std::collections::HashMap;
 use app::model::deployment::{
     ApprovalDecision, ApprovalInbox, ApprovalRequest, ApprovalState, DeploymentStatus,
 };
+use app::model::event::{self as ev, Event};
+pub use app::model::lifecycle::Decision;
 use app::model::role::Action;
 use chrono::Utc;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, Set, TransactionTrait,
@@ -27,21 +30,6 @@ use crate::services::{events, ServiceError};
 
 /// The longest comment kept with a decision.
 pub const MAX_COMMENT: usize = 2000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    Approve,
-    Reject,
-}
-
-impl Decision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Approve => "approved",
-            Decision::Reject => "rejected",
-        }
-    }
-}
 
 /// The answer to a decision: where the deployment now stands.
 #[derive(Debug, Serialize, Deserialize)]
@@ -82,17 +70,16 @@ pub async fn decide(
             format!("at most {MAX_COMMENT} characters"),
         ));
     }
-    if decision == Decision::Reject && comment.is_none() {
+    if decision == Decision::Rejected && comment.is_none() {
         return Err(ServiceError::invalid(
             "comment",
             "say why you reject it: the requester reads this",
         ));
     }
-    if dep.status != DeploymentStatus::PendingApproval.as_str() {
-        let status = DeploymentStatus::parse(&dep.status).unwrap_or(DeploymentStatus::Failed);
+    if dep.status != DeploymentStatus::PendingApproval {
         return Err(ServiceError::Conflict(format!(
             "this deployment is {}; only a pending one can be {}",
-            status.label(),
+            dep.status.label(),
             decision.as_str()
         )));
     }
@@ -110,7 +97,7 @@ pub async fn decide(
         tenant_id: Set(dep.tenant_id),
         deployment_id: Set(dep.id),
         approver_id: Set(principal.user_id),
-        decision: Set(decision.as_str().into()),
+        decision: Set(decision),
         comment: Set(comment.clone()),
         created_at: Set(now),
         ..Default::default()
@@ -130,24 +117,24 @@ pub async fn decide(
     })?;
     let approved = approvals::Entity::find()
         .filter(approvals::Column::DeploymentId.eq(dep.id))
-        .filter(approvals::Column::Decision.eq("approved"))
+        .filter(approvals::Column::Decision.eq(Decision::Approved))
         .all(&txn)
         .await?
         .len();
     let required = env.required_approvals.max(1);
     let next = match decision {
-        Decision::Reject => Some(DeploymentStatus::Rejected),
-        Decision::Approve if approved as i32 >= required => Some(DeploymentStatus::Queued),
-        Decision::Approve => None,
+        Decision::Rejected => Some(DeploymentStatus::Rejected),
+        Decision::Approved if approved as i32 >= required => Some(DeploymentStatus::Queued),
+        Decision::Approved => None,
     };
     if let Some(next) = next {
         // Conditional: a concurrent decision or the expiry sweep may have
         // settled it already; then this decision changes nothing.
         let mut update = deployments::Entity::update_many()
-            .col_expr(deployments::Column::Status, next.as_str().into())
+            .col_expr(deployments::Column::Status, Expr::value(next))
             .col_expr(deployments::Column::UpdatedAt, now.into())
             .filter(deployments::Column::Id.eq(dep.id))
-            .filter(deployments::Column::Status.eq(DeploymentStatus::PendingApproval.as_str()));
+            .filter(deployments::Column::Status.eq(DeploymentStatus::PendingApproval));
         if next == DeploymentStatus::Rejected {
             let outcome = format!(
                 "rejected by {}: {}",
@@ -168,13 +155,15 @@ pub async fn decide(
         &txn,
         dep.tenant_id,
         Some(dep.id),
-        decision.as_str(),
-        json!({
-            "by": principal.username,
-            "comment": comment,
-            "approvals": approved,
-            "required": required,
-        }),
+        Event::decided(
+            decision,
+            ev::Decided {
+                by: principal.username.clone(),
+                comment: comment.clone(),
+                approvals: approved as i64,
+                required: i64::from(required),
+            },
+        ),
     )
     .await?;
     if next == Some(DeploymentStatus::Rejected) {
@@ -182,8 +171,9 @@ pub async fn decide(
             &txn,
             dep.tenant_id,
             Some(dep.id),
-            "deployment_rejected",
-            json!({ "outcome": format!("rejected by {}", principal.username) }),
+            Event::DeploymentRejected(ev::Ended {
+                outcome: format!("rejected by {}", principal.username),
+            }),
         )
         .await?;
     }
@@ -210,7 +200,7 @@ pub async fn expire_overdue(engine: &Engine) -> Result<usize, ServiceError> {
     let db = engine.db();
     let now = Utc::now();
     let overdue = deployments::Entity::find()
-        .filter(deployments::Column::Status.eq(DeploymentStatus::PendingApproval.as_str()))
+        .filter(deployments::Column::Status.eq(DeploymentStatus::PendingApproval))
         .filter(deployments::Column::ApprovalDeadline.lte(now))
         .all(db)
         .await?;
@@ -221,13 +211,13 @@ pub async fn expire_overdue(engine: &Engine) -> Result<usize, ServiceError> {
         let moved = deployments::Entity::update_many()
             .col_expr(
                 deployments::Column::Status,
-                DeploymentStatus::Expired.as_str().into(),
+                Expr::value(DeploymentStatus::Expired),
             )
             .col_expr(deployments::Column::Outcome, Some(outcome.clone()).into())
             .col_expr(deployments::Column::FinishedAt, Some(now).into())
             .col_expr(deployments::Column::UpdatedAt, now.into())
             .filter(deployments::Column::Id.eq(dep.id))
-            .filter(deployments::Column::Status.eq(DeploymentStatus::PendingApproval.as_str()))
+            .filter(deployments::Column::Status.eq(DeploymentStatus::PendingApproval))
             .exec(&txn)
             .await?
             .rows_affected
@@ -237,8 +227,7 @@ pub async fn expire_overdue(engine: &Engine) -> Result<usize, ServiceError> {
                 &txn,
                 dep.tenant_id,
                 Some(dep.id),
-                "deployment_expired",
-                json!({ "outcome": outcome }),
+                Event::DeploymentExpired(ev::Ended { outcome }),
             )
             .await?;
         }
@@ -334,7 +323,7 @@ pub async fn pending_count(
 ) -> Result<u64, ServiceError> {
     principal.require(Action::Read)?;
     Ok(scoped::<deployments::Entity>(&principal.tenant)
-        .filter(deployments::Column::Status.eq(DeploymentStatus::PendingApproval.as_str()))
+        .filter(deployments::Column::Status.eq(DeploymentStatus::PendingApproval))
         .count(db)
         .await?)
 }
@@ -348,7 +337,7 @@ pub async fn inbox(
     principal.require(Action::Read)?;
     let tenant: &Tenant = &principal.tenant;
     let pending = scoped::<deployments::Entity>(tenant)
-        .filter(deployments::Column::Status.eq(DeploymentStatus::PendingApproval.as_str()))
+        .filter(deployments::Column::Status.eq(DeploymentStatus::PendingApproval))
         .order_by_asc(deployments::Column::ApprovalDeadline)
         .order_by_asc(deployments::Column::Id)
         .all(db)

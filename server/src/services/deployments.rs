@@ -2,10 +2,15 @@
 //! rest; these only change rows and wake it.
 
 use app::model::deployment::{
-    DeployPreview, DeploymentDetail, DeploymentStatus, NodeChange, NodeProgress, PhaseView,
+    DeployPreview, DeploymentDetail, NodeChange, NodeProgress, PhaseView,
+};
+use app::model::event::{self as ev, Event};
+use app::model::lifecycle::{
+    DeploymentStatus, NodeProgressState, NodeStatus, PhaseState, Stage, StepAction, StepStatus,
 };
 use app::model::role::Action;
 use chrono::Utc;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
     TransactionTrait,
@@ -15,7 +20,7 @@ use serde_json::{json, Value};
 
 use crate::domain::plan::{plan, Plan};
 use crate::domain::strategy::Strategy;
-use crate::engine::advance::{begin_rollback, finish, STAGE_ROLLBACK, STAGE_VERIFY};
+use crate::engine::advance::{begin_rollback, finish};
 use crate::engine::{queue, Engine};
 use crate::entities::{
     deployment_steps, deployments, environments, module_versions, modules, nodes,
@@ -142,20 +147,14 @@ pub async fn create(
     )
     .await?;
     if let (Some(window), Some(reason)) = (frozen, reason) {
-        let details = json!({
-            "by": principal.username,
-            "reason": reason,
-            "window": window.name,
-            "schedule": window.schedule,
+        let overridden = Event::FreezeOverridden(ev::FreezeOverridden {
+            by: principal.username.clone(),
+            reason: reason.to_string(),
+            window: window.name.clone(),
+            schedule: window.schedule.clone(),
         });
-        events::append(
-            db,
-            principal.tenant.id,
-            Some(created.id),
-            "freeze_overridden",
-            details.clone(),
-        )
-        .await?;
+        let details = overridden.payload();
+        events::append(db, principal.tenant.id, Some(created.id), overridden).await?;
         crate::services::audit::record(
             db,
             crate::services::audit::AuditRecord {
@@ -221,7 +220,7 @@ pub async fn preview(
         .map(|n| NodeChange {
             name: n.name.clone(),
             pool: n.pool.clone(),
-            online: n.status == "online",
+            online: n.status == NodeStatus::Online,
             current: n.versions[&r.module.name].as_str().map(str::to_string),
             next: if phase_of(n.id).is_some() {
                 r.version.version.clone()
@@ -246,7 +245,7 @@ pub async fn preview(
             wait_secs: phase.wait_secs,
             max_error_rate: phase.thresholds.map(|t| t.max_error_rate),
             max_p95_ms: phase.thresholds.map(|t| t.max_p95_ms),
-            state: "pending".into(),
+            state: PhaseState::Pending,
         })
         .collect();
     Ok(DeployPreview {
@@ -293,7 +292,7 @@ async fn insert(
         environment_id: Set(env.id),
         strategy: Set(strategy.to_document()),
         plan: Set(json!({})),
-        status: Set(status.as_str().into()),
+        status: Set(status),
         current_phase: Set(0),
         outcome: Set(None),
         requested_by: Set(requested_by),
@@ -302,7 +301,7 @@ async fn insert(
         updated_at: Set(now),
         started_at: Set(None),
         finished_at: Set(None),
-        stage: Set("swap".into()),
+        stage: Set(Stage::Swap),
         phase_started_at: Set(None),
         skip_wait: Set(false),
         analyzed_at: Set(None),
@@ -326,13 +325,12 @@ async fn insert(
         &txn,
         tenant_id,
         Some(row.id),
-        "deployment_created",
-        json!({
-            "module": module.name,
-            "version": version.version,
-            "environment": env.name,
-            "strategy": strategy.to_document(),
-            "rollback_of": rollback_of,
+        Event::DeploymentCreated(ev::Created {
+            module: module.name.clone(),
+            version: version.version.clone(),
+            environment: env.name.clone(),
+            strategy: strategy.to_document(),
+            rollback_of,
         }),
     )
     .await?;
@@ -341,11 +339,10 @@ async fn insert(
             &txn,
             tenant_id,
             Some(row.id),
-            "approval_requested",
-            json!({
-                "required": env.required_approvals,
-                "deadline": deadline,
-                "environment": env.name,
+            Event::ApprovalRequested(ev::ApprovalRequested {
+                required: env.required_approvals,
+                deadline,
+                environment: env.name.clone(),
             }),
         )
         .await?;
@@ -411,8 +408,10 @@ pub async fn act(
         Verb::Cancel => principal.require(Action::Deploy)?,
         _ => principal.require(Action::Operate)?,
     }
-    let status = DeploymentStatus::parse(&dep.status).unwrap_or(DeploymentStatus::Failed);
-    let by = json!({ "by": principal.username });
+    let status = dep.status;
+    let by = ev::Actor {
+        by: principal.username.clone(),
+    };
     let conflict = |what: &str| {
         ServiceError::Conflict(format!(
             "cannot {what} a deployment that is {}",
@@ -421,10 +420,10 @@ pub async fn act(
     };
     let set_status = |from: DeploymentStatus, to: DeploymentStatus| {
         deployments::Entity::update_many()
-            .col_expr(deployments::Column::Status, to.as_str().into())
+            .col_expr(deployments::Column::Status, Expr::value(to))
             .col_expr(deployments::Column::UpdatedAt, Utc::now().into())
             .filter(deployments::Column::Id.eq(dep.id))
-            .filter(deployments::Column::Status.eq(from.as_str()))
+            .filter(deployments::Column::Status.eq(from))
     };
     match verb {
         Verb::Pause | Verb::Resume => {
@@ -433,27 +432,27 @@ pub async fn act(
                     DeploymentStatus::Running,
                     DeploymentStatus::Paused,
                     "pause",
-                    "paused",
+                    Event::Paused(by),
                 )
             } else {
                 (
                     DeploymentStatus::Paused,
                     DeploymentStatus::Running,
                     "resume",
-                    "resumed",
+                    Event::Resumed(by),
                 )
             };
             // A rollback under way is not paused: it is the way back to safety.
             let moved = status == from
-                && dep.stage != STAGE_ROLLBACK
+                && dep.stage != Stage::Rollback
                 && set_status(from, to).exec(db).await?.rows_affected == 1;
             if !moved {
                 return Err(conflict(word));
             }
-            events::append(db, dep.tenant_id, Some(dep.id), event, by).await?;
+            events::append(db, dep.tenant_id, Some(dep.id), event).await?;
         }
         Verb::Promote => {
-            if status != DeploymentStatus::Running || dep.stage != STAGE_VERIFY {
+            if status != DeploymentStatus::Running || dep.stage != Stage::Verify {
                 return Err(ServiceError::Conflict(
                     "nothing to promote: the deployment is not waiting in a phase".into(),
                 ));
@@ -467,8 +466,10 @@ pub async fn act(
                 db,
                 dep.tenant_id,
                 Some(dep.id),
-                "promoted",
-                json!({ "by": principal.username, "phase": dep.current_phase }),
+                Event::Promoted(ev::Promoted {
+                    by: principal.username.clone(),
+                    phase: dep.current_phase,
+                }),
             )
             .await?;
         }
@@ -511,7 +512,7 @@ pub async fn act(
         Verb::Abort | Verb::Rollback
             if matches!(status, DeploymentStatus::Running | DeploymentStatus::Paused) =>
         {
-            if dep.stage == STAGE_ROLLBACK {
+            if dep.stage == Stage::Rollback {
                 return Err(ServiceError::Conflict(
                     "the deployment is already rolling back".into(),
                 ));
@@ -530,7 +531,7 @@ pub async fn act(
     let now = find(db, &principal.tenant, id).await?;
     Ok(Acted {
         id,
-        status: DeploymentStatus::parse(&now.status).unwrap_or(status),
+        status: now.status,
     })
 }
 
@@ -541,7 +542,7 @@ async fn roll_back_finished(
     dep: &deployments::Model,
 ) -> Result<Acted, ServiceError> {
     let db = engine.db();
-    if dep.status != DeploymentStatus::Succeeded.as_str() {
+    if dep.status != DeploymentStatus::Succeeded {
         return Err(ServiceError::Conflict(
             "only a succeeded deployment can be rolled back; this one changed nothing that stays"
                 .into(),
@@ -550,7 +551,7 @@ async fn roll_back_finished(
     let before = scoped::<deployments::Entity>(&principal.tenant)
         .filter(deployments::Column::ModuleId.eq(dep.module_id))
         .filter(deployments::Column::EnvironmentId.eq(dep.environment_id))
-        .filter(deployments::Column::Status.eq(DeploymentStatus::Succeeded.as_str()))
+        .filter(deployments::Column::Status.eq(DeploymentStatus::Succeeded))
         .filter(deployments::Column::Id.lt(dep.id))
         .filter(deployments::Column::ModuleVersionId.ne(dep.module_version_id))
         .order_by_desc(deployments::Column::Id)
@@ -603,8 +604,8 @@ pub async fn detail(
     // Not started yet (waiting for approval, or queued): show the plan it
     // would follow if it started now, so an approver sees what they approve.
     let waiting = matches!(
-        DeploymentStatus::parse(&dep.status),
-        Some(DeploymentStatus::PendingApproval | DeploymentStatus::Queued)
+        dep.status,
+        DeploymentStatus::PendingApproval | DeploymentStatus::Queued
     );
     if waiting {
         if let (Ok(strategy), Some(env)) = (
@@ -628,7 +629,7 @@ pub async fn detail(
         .all(db)
         .await?;
     let module = modules::Entity::find_by_id(dep.module_id).one(db).await?;
-    let finished = DeploymentStatus::parse(&dep.status).is_some_and(|s| s.is_finished());
+    let finished = dep.status.is_finished();
     let phases = plan
         .as_ref()
         .map(|p| {
@@ -638,13 +639,15 @@ pub async fn detail(
                 .map(|(i, phase)| {
                     let i = i as i32;
                     let state = if waiting {
-                        "pending"
-                    } else if finished && dep.status == "succeeded" || i < dep.current_phase {
-                        "done"
+                        PhaseState::Pending
+                    } else if finished && dep.status == DeploymentStatus::Succeeded
+                        || i < dep.current_phase
+                    {
+                        PhaseState::Done
                     } else if i == dep.current_phase && !finished {
-                        "active"
+                        PhaseState::Active
                     } else {
-                        "pending"
+                        PhaseState::Pending
                     };
                     PhaseView {
                         index: i,
@@ -653,7 +656,7 @@ pub async fn detail(
                         wait_secs: phase.wait_secs,
                         max_error_rate: phase.thresholds.map(|t| t.max_error_rate),
                         max_p95_ms: phase.thresholds.map(|t| t.max_p95_ms),
-                        state: state.into(),
+                        state,
                     }
                 })
                 .collect()
@@ -669,26 +672,27 @@ pub async fn detail(
         .map(|n| {
             let mine: Vec<&deployment_steps::Model> =
                 steps.iter().filter(|s| s.node_id == Some(n.id)).collect();
-            let rollback = mine.iter().find(|s| s.action == "rollback");
-            let swap = mine.iter().find(|s| s.action == "swap");
+            let rollback = mine.iter().find(|s| s.action == StepAction::Rollback);
+            let swap = mine.iter().find(|s| s.action == StepAction::Swap);
+            use NodeProgressState as P;
             let (state, error) = match (swap, rollback) {
-                (_, Some(r)) if r.status == "done" => ("rolled_back", None),
-                (_, Some(r)) if r.status == "failed" => (
-                    "failed",
+                (_, Some(r)) if r.status == StepStatus::Done => (P::RolledBack, None),
+                (_, Some(r)) if r.status == StepStatus::Failed => (
+                    P::Failed,
                     r.result
                         .as_ref()
                         .and_then(|v| v["error"].as_str().map(String::from)),
                 ),
-                (_, Some(_)) => ("rolling_back", None),
-                (Some(s), None) if s.status == "done" => ("swapped", None),
-                (Some(s), None) if s.status == "failed" => (
-                    "failed",
+                (_, Some(_)) => (P::RollingBack, None),
+                (Some(s), None) if s.status == StepStatus::Done => (P::Swapped, None),
+                (Some(s), None) if s.status == StepStatus::Failed => (
+                    P::Failed,
                     s.result
                         .as_ref()
                         .and_then(|v| v["error"].as_str().map(String::from)),
                 ),
-                (Some(_), None) => ("swapping", None),
-                (None, None) => ("waiting", None),
+                (Some(_), None) => (P::Swapping, None),
+                (None, None) => (P::Waiting, None),
             };
             let version = module
                 .as_ref()
@@ -699,8 +703,8 @@ pub async fn detail(
                 id: n.id,
                 name: n.name,
                 pool: n.pool,
-                online: n.status == "online",
-                state: state.into(),
+                online: n.status == NodeStatus::Online,
+                state,
                 version,
                 error,
             }

@@ -2,13 +2,12 @@
 //! detail page, the history and live views. [`append`] is the only writer, and
 //! announces each event to the live fan-out (`crate::live`).
 
-use app::model::deployment::EventInfo;
+use app::model::event::{Event, EventInfo};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
-use serde_json::Value;
 
 use crate::entities::events;
 use crate::services::ServiceError;
@@ -17,20 +16,19 @@ pub async fn append(
     db: &impl ConnectionTrait,
     tenant_id: i64,
     deployment_id: Option<i64>,
-    kind: &str,
-    payload: Value,
+    event: Event,
 ) -> Result<i64, ServiceError> {
     let row = events::ActiveModel {
         tenant_id: Set(tenant_id),
         deployment_id: Set(deployment_id),
-        kind: Set(kind.to_string()),
-        payload: Set(payload),
+        kind: Set(event.kind()),
+        payload: Set(event.payload()),
         created_at: Set(Utc::now()),
         ..Default::default()
     }
     .insert(db)
     .await?;
-    crate::services::webhooks::enqueue(db, tenant_id, row.id, deployment_id, kind, &row.payload)
+    crate::services::webhooks::enqueue(db, tenant_id, row.id, deployment_id, &event, &row.payload)
         .await?;
     crate::live::announce(db, row.id).await?;
     Ok(row.id)

@@ -3,10 +3,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use app::model::lifecycle::{DeploymentStatus, NodeStatus, StepStatus};
 use app::model::module::NodeInfo;
 use app::model::role::Action;
 use chrono::{DateTime, Duration, Utc};
 use rand::distributions::{Alphanumeric, DistString};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -19,9 +21,6 @@ use crate::services::principal::Principal;
 use crate::services::tenancy::{scoped, Tenant};
 use crate::services::ServiceError;
 use hotswap_protocol::{EnrollRequest, EnrollResponse, Modules, ProbeSample};
-
-pub const ONLINE: &str = "online";
-pub const OFFLINE: &str = "offline";
 
 /// How often agents are told to heartbeat.
 pub const HEARTBEAT_SECS: u64 = 2;
@@ -180,26 +179,20 @@ pub async fn remove(
     id: i64,
 ) -> Result<(), ServiceError> {
     use crate::entities::{deployment_steps, deployments};
-    use app::model::deployment::DeploymentStatus;
     principal.require(Action::ManageEnvironments)?;
     let node = scoped::<nodes::Entity>(&principal.tenant)
         .filter(nodes::Column::Id.eq(id))
         .one(db)
         .await?
         .ok_or(ServiceError::NotFound("node"))?;
-    let active: Vec<&str> = DeploymentStatus::ALL
-        .into_iter()
-        .filter(|s| s.is_active())
-        .map(DeploymentStatus::as_str)
-        .collect();
     let deploying = deployments::Entity::find()
         .filter(deployments::Column::EnvironmentId.eq(node.environment_id))
-        .filter(deployments::Column::Status.is_in(active))
+        .filter(deployments::Column::Status.is_in(DeploymentStatus::active()))
         .one(db)
         .await?;
     let busy = deployment_steps::Entity::find()
         .filter(deployment_steps::Column::NodeId.eq(node.id))
-        .filter(deployment_steps::Column::Status.is_in(["pending", "sent"]))
+        .filter(deployment_steps::Column::Status.is_in([StepStatus::Pending, StepStatus::Sent]))
         .one(db)
         .await?;
     if deploying.is_some() || busy.is_some() {
@@ -285,7 +278,7 @@ pub async fn enroll(
         name: Set(name.clone()),
         labels: Set(labels),
         pool: Set(token.pool.clone()),
-        status: Set(OFFLINE.into()),
+        status: Set(NodeStatus::Offline),
         versions: Set(serde_json::json!({})),
         agent_version: Set(Some(request.agent_version.clone())),
         credential_hash: Set(Some(hash(&credential))),
@@ -343,7 +336,7 @@ pub async fn seen(
 ) -> Result<(), ServiceError> {
     let now = Utc::now();
     let mut update = nodes::Entity::update_many()
-        .col_expr(nodes::Column::Status, ONLINE.into())
+        .col_expr(nodes::Column::Status, Expr::value(NodeStatus::Online))
         .col_expr(nodes::Column::LastHeartbeatAt, Some(now).into())
         .col_expr(
             nodes::Column::Versions,
@@ -385,9 +378,9 @@ pub async fn record_sample(
 
 pub async fn disconnected(db: &DatabaseConnection, node_id: i64) -> Result<(), ServiceError> {
     nodes::Entity::update_many()
-        .col_expr(nodes::Column::Status, OFFLINE.into())
+        .col_expr(nodes::Column::Status, Expr::value(NodeStatus::Offline))
         .filter(nodes::Column::Id.eq(node_id))
-        .filter(nodes::Column::Status.eq(ONLINE))
+        .filter(nodes::Column::Status.eq(NodeStatus::Online))
         .exec(db)
         .await?;
     Ok(())
@@ -399,8 +392,8 @@ pub async fn mark_silent_offline(
     cutoff: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
     nodes::Entity::update_many()
-        .col_expr(nodes::Column::Status, OFFLINE.into())
-        .filter(nodes::Column::Status.eq(ONLINE))
+        .col_expr(nodes::Column::Status, Expr::value(NodeStatus::Offline))
+        .filter(nodes::Column::Status.eq(NodeStatus::Online))
         .filter(nodes::Column::LastHeartbeatAt.lt(cutoff))
         .exec(db)
         .await?;

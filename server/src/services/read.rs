@@ -7,6 +7,7 @@ use app::model::deployment::{
     DeploymentFilter, DeploymentPage, DeploymentStatus, DeploymentSummary,
 };
 use app::model::environment::EnvironmentSummary;
+use app::model::lifecycle::{NodeStatus, StepAction, StepStatus};
 use chrono::{Duration, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -46,7 +47,7 @@ impl ReadModel {
             .select_only()
             .column(nodes::Column::EnvironmentId)
             .column(nodes::Column::Status)
-            .into_tuple::<(i64, String)>()
+            .into_tuple::<(i64, NodeStatus)>()
             .all(&self.db)
             .await?;
         let mut frozen =
@@ -61,7 +62,9 @@ impl ReadModel {
                         .remove(&e.id)
                         .map(|w| format!("frozen: “{}” ({})", w.name, w.schedule)),
                     nodes_total: here.clone().count() as u64,
-                    nodes_online: here.filter(|(_, status)| status == "online").count() as u64,
+                    nodes_online: here
+                        .filter(|(_, status)| *status == NodeStatus::Online)
+                        .count() as u64,
                     default_strategy: summarize(&e.default_strategy),
                     active_pool: e.active_pool,
                     name: e.name,
@@ -161,13 +164,8 @@ impl ReadModel {
         let env_names: HashMap<i64, String> =
             env_rows.into_iter().map(|e| (e.id, e.name)).collect();
 
-        let active_statuses: Vec<&str> = DeploymentStatus::ALL
-            .into_iter()
-            .filter(|s| s.is_active())
-            .map(DeploymentStatus::as_str)
-            .collect();
         let active = scoped::<deployments::Entity>(tenant)
-            .filter(deployments::Column::Status.is_in(active_statuses))
+            .filter(deployments::Column::Status.is_in(DeploymentStatus::active()))
             .order_by_desc(deployments::Column::Id)
             .all(&self.db)
             .await?;
@@ -265,7 +263,7 @@ impl ReadModel {
             finished: finished.len() as u64,
             succeeded: finished
                 .iter()
-                .filter(|d| d.status == DeploymentStatus::Succeeded.as_str())
+                .filter(|d| d.status == DeploymentStatus::Succeeded)
                 .count() as u64,
             mean_duration_secs: (!durations.is_empty())
                 .then(|| durations.iter().sum::<f64>() / durations.len() as f64),
@@ -289,8 +287,8 @@ impl ReadModel {
         let ids: Vec<i64> = deps.iter().map(|d| d.id).collect();
         let done = deployment_steps::Entity::find()
             .filter(deployment_steps::Column::DeploymentId.is_in(ids))
-            .filter(deployment_steps::Column::Action.eq("swap"))
-            .filter(deployment_steps::Column::Status.eq("done"))
+            .filter(deployment_steps::Column::Action.eq(StepAction::Swap))
+            .filter(deployment_steps::Column::Status.eq(StepStatus::Done))
             .all(&self.db)
             .await?;
         Ok(deps
@@ -392,9 +390,7 @@ impl ReadModel {
         };
         rows.into_iter()
             .map(|d| {
-                let status = DeploymentStatus::parse(&d.status).ok_or_else(|| {
-                    anyhow::anyhow!("deployment {} has unknown status {:?}", d.id, d.status)
-                })?;
+                let status = d.status;
                 Ok(DeploymentSummary {
                     id: d.id,
                     module: modules.get(&d.module_id).cloned().unwrap_or_default(),

@@ -149,8 +149,8 @@ impl app::services::OperateService for UiService {
         use crate::services::approvals::{decide, Decision};
         let (state, p) = acting(Action::Read).await?;
         let decision = match decision.as_str() {
-            "approve" => Decision::Approve,
-            "reject" => Decision::Reject,
+            "approve" => Decision::Approved,
+            "reject" => Decision::Rejected,
             _ => {
                 return Err(AppError::Invalid {
                     field: Some("decision".into()),

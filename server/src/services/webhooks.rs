@@ -17,12 +17,14 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
-use crate::domain::webhook::{self, EVENTS};
-use crate::entities::{webhook_deliveries, webhooks};
+use crate::domain::webhook::WebhookTopic;
+use crate::entities::webhook_deliveries::{self, DeliveryStatus};
+use crate::entities::webhooks;
 use crate::outbound::OutboundPolicy;
 use crate::services::principal::Principal;
 use crate::services::tenancy::scoped;
 use crate::services::ServiceError;
+use app::model::event::Event;
 
 mod dispatch;
 
@@ -63,14 +65,15 @@ pub async fn create(
         .to_string();
     let events = new
         .events
-        .unwrap_or_else(|| EVENTS.iter().map(|e| e.to_string()).collect());
+        .unwrap_or_else(|| WebhookTopic::ALL.iter().map(|e| e.to_string()).collect());
     if events.is_empty() {
         return Err(ServiceError::invalid("events", "at least one event"));
     }
-    if let Some(unknown) = events.iter().find(|e| !EVENTS.contains(&e.as_str())) {
+    if let Some(unknown) = events.iter().find(|e| WebhookTopic::parse(e).is_none()) {
+        let known: Vec<&str> = WebhookTopic::ALL.iter().map(|t| t.as_str()).collect();
         return Err(ServiceError::invalid(
             "events",
-            format!("unknown event {unknown:?}; one of {}", EVENTS.join(", ")),
+            format!("unknown event {unknown:?}; one of {}", known.join(", ")),
         ));
     }
     let format = new.format.unwrap_or_else(|| "json".into());
@@ -168,10 +171,10 @@ pub async fn enqueue(
     tenant_id: i64,
     event_id: i64,
     deployment_id: Option<i64>,
-    kind: &str,
+    event: &Event,
     payload: &Value,
 ) -> Result<(), ServiceError> {
-    let Some(event) = webhook::event_for(kind, payload) else {
+    let Some(topic) = event.webhook_topic() else {
         return Ok(());
     };
     let hooks = webhooks::Entity::find()
@@ -183,16 +186,16 @@ pub async fn enqueue(
     let mut queued = false;
     for hook in hooks {
         let subscribed: Vec<String> = serde_json::from_value(hook.events).unwrap_or_default();
-        if !subscribed.iter().any(|e| e == event) {
+        if !subscribed.iter().any(|e| e == topic.as_str()) {
             continue;
         }
         webhook_deliveries::ActiveModel {
             tenant_id: Set(tenant_id),
             webhook_id: Set(hook.id),
             event_id: Set(event_id),
-            kind: Set(event.to_string()),
+            kind: Set(topic),
             payload: Set(json!({ "deployment_id": deployment_id, "detail": payload })),
-            status: Set("pending".into()),
+            status: Set(DeliveryStatus::Pending),
             attempts: Set(0),
             next_attempt_at: Set(now),
             last_status: Set(None),

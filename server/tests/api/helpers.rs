@@ -373,7 +373,8 @@ pub async fn seed_deployment(
             .id
         }
     };
-    let finished = !matches!(status, "pending_approval" | "queued" | "running" | "paused");
+    let status = app::model::lifecycle::DeploymentStatus::parse(status).expect("a known status");
+    let finished = status.is_finished();
     deployments::ActiveModel {
         tenant_id: Set(tenant_id),
         module_id: Set(module_id),
@@ -381,7 +382,7 @@ pub async fn seed_deployment(
         environment_id: Set(environment_id),
         strategy: Set(json!({"kind": "rolling", "batch_size": 2, "max_failed": 0})),
         plan: Set(json!([])),
-        status: Set(status.to_string()),
+        status: Set(status),
         current_phase: Set(0),
         outcome: Set(None),
         requested_by: Set(None),

@@ -219,6 +219,12 @@ async fn slack_receivers_get_a_line_of_text() {
 }
 
 /// A receiver that accepts connections and never answers.
+fn succeeded() -> app::model::event::Event {
+    app::model::event::Event::DeploymentSucceeded(app::model::event::Ended {
+        outcome: "1 nodes swapped".into(),
+    })
+}
+
 async fn tarpit() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -262,28 +268,16 @@ async fn a_tarpit_receiver_delays_only_its_own_tenant() {
     }
     // More than the dispatcher reads in one look.
     for _ in 0..250 {
-        events::append(
-            &app.db,
-            slow_tenant,
-            None,
-            "deployment_succeeded",
-            json!({}),
-        )
-        .await
-        .expect("event");
+        events::append(&app.db, slow_tenant, None, succeeded())
+            .await
+            .expect("event");
     }
     // Let the dispatcher take up the tarpit's backlog first.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let sent = Instant::now();
-    events::append(
-        &app.db,
-        other_tenant,
-        None,
-        "deployment_succeeded",
-        json!({}),
-    )
-    .await
-    .expect("event");
+    events::append(&app.db, other_tenant, None, succeeded())
+        .await
+        .expect("event");
     // The receiver refuses its first call (500): wait for the retry after 1 s.
     while received.0.lock().expect("lock").len() < 2 {
         assert!(

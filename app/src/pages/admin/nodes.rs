@@ -69,7 +69,7 @@ pub fn NodesPanel() -> impl IntoView {
                                                     <td>{n.environment.clone()}</td>
                                                     <td>{n.pool.clone().unwrap_or_else(|| "—".into())}</td>
                                                     <td>
-                                                        <span class=format!("node-status node-status-{}", n.status)>{n.status.clone()}</span>
+                                                        <span class=format!("node-status node-status-{}", n.status)>{n.status.as_str()}</span>
                                                     </td>
                                                     <td>{running}</td>
                                                     <td>{labels}</td>

@@ -6,16 +6,7 @@ use crate::components::confirm::ConfirmButton;
 use crate::components::error_panel::ErrorPanel;
 use crate::model::time::minute;
 
-/// The events a webhook may subscribe to, as the server names them.
-const EVENTS: [&str; 7] = [
-    "pending",
-    "approved",
-    "rejected",
-    "expired",
-    "succeeded",
-    "failed",
-    "rolled_back",
-];
+use crate::model::event::WebhookTopic;
 
 /// Outgoing webhooks: add one (its signing secret is shown once), remove
 /// one, and read its delivery log.
@@ -39,7 +30,12 @@ pub fn WebhooksPanel() -> impl IntoView {
     );
     let url = RwSignal::new(String::new());
     let format = RwSignal::new("json".to_string());
-    let chosen = RwSignal::new(EVENTS.iter().map(|e| e.to_string()).collect::<Vec<_>>());
+    let chosen = RwSignal::new(
+        WebhookTopic::ALL
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>(),
+    );
     let result = create.value();
 
     view! {
@@ -101,8 +97,8 @@ pub fn WebhooksPanel() -> impl IntoView {
                                 <tbody>
                                     {list.into_iter().map(|d| view! {
                                         <tr>
-                                            <td>{d.event.clone()}</td>
-                                            <td>{d.status.clone()}</td>
+                                            <td>{d.event.as_str()}</td>
+                                            <td>{d.status.as_str()}</td>
                                             <td>{d.attempts}</td>
                                             <td>{d.last_error.clone().or(d.last_status.map(|s| format!("HTTP {s}"))).unwrap_or_default()}</td>
                                             <td>{minute(d.created_at)}</td>
@@ -139,7 +135,7 @@ pub fn WebhooksPanel() -> impl IntoView {
                 </div>
                 <fieldset class="events">
                     <legend>"Events"</legend>
-                    {EVENTS.iter().map(|e| {
+                    {WebhookTopic::ALL.iter().map(|e| {
                         let name = e.to_string();
                         let checked = { let name = name.clone(); move || chosen.with(|c| c.contains(&name)) };
                         view! {
@@ -148,7 +144,7 @@ pub fn WebhooksPanel() -> impl IntoView {
                                     let on = event_target_checked(&ev);
                                     chosen.update(|c| { c.retain(|x| *x != name); if on { c.push(name.clone()); } });
                                 }/>
-                                {e.replace('_', " ")}
+                                {e.as_str().replace('_', " ")}
                             </label>
                         }
                     }).collect_view()}

@@ -72,7 +72,7 @@ pub async fn approve(
     id: Result<Path<i64>, PathRejection>,
     body: Bytes,
 ) -> ApiResult<Json<Decided>> {
-    decide(state, principal, id, body, Decision::Approve).await
+    decide(state, principal, id, body, Decision::Approved).await
 }
 
 /// `POST /api/v1/approvals/deployments/{id}/reject` `{comment}` (required).
@@ -82,5 +82,5 @@ pub async fn reject(
     id: Result<Path<i64>, PathRejection>,
     body: Bytes,
 ) -> ApiResult<Json<Decided>> {
-    decide(state, principal, id, body, Decision::Reject).await
+    decide(state, principal, id, body, Decision::Rejected).await
 }

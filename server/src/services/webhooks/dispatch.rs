@@ -18,8 +18,9 @@ use tokio::task::JoinHandle;
 
 use super::DUE;
 use crate::domain::webhook::{self, Subject, MAX_ATTEMPTS};
+use crate::entities::webhook_deliveries::{self, DeliveryStatus};
+use crate::entities::webhooks;
 use crate::entities::{deployments, environments, module_versions, modules};
-use crate::entities::{webhook_deliveries, webhooks};
 use crate::outbound::{Outbound, OutboundError, OutboundPolicy};
 use crate::services::ServiceError;
 
@@ -139,7 +140,7 @@ impl Dispatcher {
         let due = webhook_deliveries::Entity::find()
             .filter(webhook_deliveries::Column::TenantId.is_not_in(saturated))
             .filter(webhook_deliveries::Column::WebhookId.is_not_in(busy))
-            .filter(webhook_deliveries::Column::Status.eq("pending"))
+            .filter(webhook_deliveries::Column::Status.eq(DeliveryStatus::Pending))
             .filter(webhook_deliveries::Column::NextAttemptAt.lte(Utc::now()))
             .order_by_asc(webhook_deliveries::Column::Id)
             .limit(BATCH)
@@ -182,13 +183,16 @@ async fn give_up(
     why: &str,
 ) -> Result<(), ServiceError> {
     webhook_deliveries::Entity::update_many()
-        .col_expr(webhook_deliveries::Column::Status, "failed".into())
+        .col_expr(
+            webhook_deliveries::Column::Status,
+            Expr::value(DeliveryStatus::Failed),
+        )
         .col_expr(
             webhook_deliveries::Column::LastError,
             Some(why.to_string()).into(),
         )
         .filter(webhook_deliveries::Column::Id.eq(delivery.id))
-        .filter(webhook_deliveries::Column::Status.eq("pending"))
+        .filter(webhook_deliveries::Column::Status.eq(DeliveryStatus::Pending))
         .exec(db)
         .await?;
     Ok(())
@@ -211,7 +215,7 @@ async fn claim(
             Expr::col(webhook_deliveries::Column::Attempts).add(1),
         )
         .filter(webhook_deliveries::Column::Id.eq(delivery.id))
-        .filter(webhook_deliveries::Column::Status.eq("pending"))
+        .filter(webhook_deliveries::Column::Status.eq(DeliveryStatus::Pending))
         .filter(webhook_deliveries::Column::NextAttemptAt.eq(delivery.next_attempt_at))
         .exec(db)
         .await?
@@ -276,7 +280,7 @@ async fn attempt(
         });
     let body = webhook::body(
         &hook.format,
-        &delivery.kind,
+        delivery.kind,
         &subject,
         &delivery.payload["detail"],
         delivery.event_id,
@@ -287,7 +291,7 @@ async fn attempt(
         Err(refused) => Err(refused),
         Ok(request) => request
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header("X-Hotswap-Event", &delivery.kind)
+            .header("X-Hotswap-Event", delivery.kind.as_str())
             .header("X-Hotswap-Delivery", delivery.id.to_string())
             .header("X-Hotswap-Signature", webhook::sign(&hook.secret, &bytes))
             .body(bytes)
@@ -311,14 +315,20 @@ async fn attempt(
         .col_expr(webhook_deliveries::Column::LastStatus, status.into());
     update = match error {
         None => update
-            .col_expr(webhook_deliveries::Column::Status, "delivered".into())
+            .col_expr(
+                webhook_deliveries::Column::Status,
+                Expr::value(DeliveryStatus::Delivered),
+            )
             .col_expr(webhook_deliveries::Column::DeliveredAt, Some(now).into())
             .col_expr(
                 webhook_deliveries::Column::LastError,
                 Expr::value(Option::<String>::None),
             ),
         Some(error) if attempts >= MAX_ATTEMPTS => update
-            .col_expr(webhook_deliveries::Column::Status, "failed".into())
+            .col_expr(
+                webhook_deliveries::Column::Status,
+                Expr::value(DeliveryStatus::Failed),
+            )
             .col_expr(webhook_deliveries::Column::LastError, Some(error).into()),
         Some(error) => {
             let wait = chrono::Duration::from_std(webhook::backoff(attempts - 1))
@@ -333,7 +343,7 @@ async fn attempt(
     };
     let recorded = update
         .filter(webhook_deliveries::Column::Id.eq(delivery.id))
-        .filter(webhook_deliveries::Column::Status.eq("pending"))
+        .filter(webhook_deliveries::Column::Status.eq(DeliveryStatus::Pending))
         .filter(webhook_deliveries::Column::NextAttemptAt.eq(claim))
         .exec(db)
         .await?
