@@ -343,7 +343,7 @@ async fn fake_agent(base: String, token: String, name: String, ready: Arc<tokio:
 
 /// Claim-and-release cycles per second of the real queue code, 8 workers for 10 s.
 async fn claims(server: &str) {
-    use hotswap::engine::queue;
+    use hotswap::services::jobs as queue;
     let url = fresh_database(Some(server), std::path::Path::new("."), "bench_queue").await;
     let db = hotswap::db::connect(&hotswap::config::DatabaseConfig {
         url: url.clone(),

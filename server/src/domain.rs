@@ -9,6 +9,7 @@ pub mod plan;
 pub mod redirect;
 pub mod silence;
 pub mod strategy;
+pub mod switch;
 pub mod throttle;
 pub mod token;
 pub mod webhook;

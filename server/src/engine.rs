@@ -6,9 +6,9 @@
 pub mod advance;
 pub mod dispatch;
 pub mod hub;
+pub mod live;
 pub mod metrics;
 pub mod providers;
-pub mod queue;
 pub mod switch;
 
 use std::sync::Arc;
@@ -24,6 +24,8 @@ use sea_orm::EntityTrait;
 use self::advance::Next;
 use self::hub::AgentHub;
 use crate::domain::silence::SilenceClock;
+use crate::services::jobs as queue;
+use crate::services::lifecycle::{self, Observed, Orchestrator};
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -119,19 +121,6 @@ impl Engine {
         &self.inner.client
     }
 
-    /// Makes a deployment runnable now and rouses idle workers.
-    pub async fn wake(&self, deployment_id: i64) {
-        if let Err(error) = queue::wake(&self.inner.db, deployment_id).await {
-            tracing::warn!(%error, deployment_id, "could not wake a deployment; it runs at its next poll");
-        }
-        self.inner.wake.notify_waiters();
-    }
-
-    /// Rouses idle workers (new work was queued).
-    pub fn nudge(&self) {
-        self.inner.wake.notify_waiters();
-    }
-
     /// Starts the workers and the node-liveness sweep.
     pub fn start(&self) -> Vec<JoinHandle<()>> {
         let mut tasks: Vec<JoinHandle<()>> = (0..self.inner.config.workers)
@@ -212,7 +201,7 @@ impl Engine {
             .unwrap_or(Duration::from_secs(300));
         loop {
             tokio::time::sleep(every).await;
-            match crate::services::approvals::expire_overdue(&self).await {
+            match crate::services::approvals::expire_overdue(&self.inner.db, &self).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(expired = n, "expired overdue approval requests"),
                 Err(error) => tracing::warn!(%error, "could not expire approval requests"),
@@ -333,7 +322,8 @@ impl Engine {
                 .one(db)
                 .await?
             {
-                advance::finish(
+                lifecycle::finish(
+                    db,
                     self,
                     &dep,
                     app::model::deployment::DeploymentStatus::Failed,
@@ -369,6 +359,40 @@ impl Engine {
                 crate::services::nodes::mark_silent_offline(&self.inner.db, cutoff).await
             {
                 tracing::debug!(%error, "node sweep failed");
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Orchestrator for Engine {
+    /// Makes a deployment runnable now and rouses idle workers.
+    async fn wake(&self, deployment_id: i64) {
+        if let Err(error) = queue::wake(&self.inner.db, deployment_id).await {
+            tracing::warn!(%error, deployment_id, "could not wake a deployment; it runs at its next poll");
+        }
+        self.inner.wake.notify_waiters();
+    }
+
+    /// Rouses idle workers (new work was queued).
+    fn nudge(&self) {
+        self.inner.wake.notify_waiters();
+    }
+
+    fn observe(&self, observed: Observed<'_>) {
+        match observed {
+            Observed::Finished {
+                environment,
+                strategy,
+                status,
+                seconds,
+            } => {
+                self.inner
+                    .metrics
+                    .observe_finished(environment, strategy, status.as_str(), seconds)
+            }
+            Observed::ApprovalSettled { seconds } => {
+                self.inner.metrics.observe_approval_wait(seconds)
             }
         }
     }

@@ -13,3 +13,5 @@ pub mod metrics;
 pub mod oidc;
 pub mod router;
 pub mod session;
+pub mod state;
+pub mod ui;

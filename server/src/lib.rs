@@ -9,9 +9,8 @@ pub mod domain;
 pub mod engine;
 pub mod entities;
 pub mod http;
-pub mod live;
+
 pub mod outbound;
 pub mod services;
 pub mod startup;
-pub mod state;
 pub mod telemetry;

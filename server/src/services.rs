@@ -10,6 +10,8 @@ pub mod environments;
 pub mod error;
 pub mod events;
 pub mod freeze;
+pub mod jobs;
+pub mod lifecycle;
 pub mod login_attempts;
 pub mod modules;
 pub mod nodes;
@@ -19,7 +21,6 @@ pub mod read;
 pub mod tenancy;
 pub mod tenants;
 pub mod tokens;
-pub mod ui;
 pub mod users;
 pub mod webhooks;
 

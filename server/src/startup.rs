@@ -9,14 +9,14 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::engine::live::LiveHub;
 use crate::engine::Engine;
 use crate::http::metrics::HttpMetrics;
 use crate::http::session::DbSessionStore;
-use crate::live::LiveHub;
+use crate::http::state::AppState;
+use crate::http::ui::UiService;
 use crate::services::bootstrap::{ensure_initialised, FirstRunAdmin};
 use crate::services::read::ReadModel;
-use crate::services::ui::UiService;
-use crate::state::AppState;
 
 pub struct Application {
     listener: TcpListener,

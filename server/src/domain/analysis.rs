@@ -87,6 +87,31 @@ pub fn decide(samples: &[Sample], thresholds: &Thresholds, min_requests: u64) ->
     }
 }
 
+/// Checks a Prometheus analysis document.
+pub fn validate_prometheus(
+    analysis: &serde_json::Map<String, serde_json::Value>,
+    policy: &crate::outbound::OutboundPolicy,
+) -> Result<(), String> {
+    let url = analysis
+        .get("url")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default();
+    if url.is_empty() {
+        return Err("url: the Prometheus server, e.g. https://prometheus.example:9090".into());
+    }
+    policy.check_url(url).map_err(|e| format!("url: {e}"))?;
+    for key in ["requests_query", "error_rate_query", "p95_query"] {
+        if analysis
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .is_none_or(|q| q.trim().is_empty())
+        {
+            return Err(format!("{key}: a PromQL template is required"));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

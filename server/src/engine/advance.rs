@@ -15,13 +15,14 @@ use sea_orm::{
 use serde_json::json;
 
 use crate::domain::analysis::{decide, Verdict};
-use crate::domain::plan::{plan, Phase, PhaseAction, Plan, PlanNode};
+use crate::domain::plan::{plan, Phase, PhaseAction, Plan};
 use crate::domain::strategy::Strategy;
 use crate::engine::providers::{self, Window};
 use crate::engine::Engine;
 use crate::entities::{
     deployment_steps, deployments, environments, module_versions, modules, nodes,
 };
+use crate::services::lifecycle::{self, plan_targets, transition};
 use crate::services::{events, ServiceError};
 
 /// When to look at the deployment again.
@@ -131,23 +132,20 @@ async fn start(engine: &Engine, dep: deployments::Model) -> Result<Next, Service
             return Ok(Next::Done);
         }
     };
-    let started = deployments::Entity::update_many()
-        .col_expr(
-            deployments::Column::Status,
-            Expr::value(DeploymentStatus::Running),
-        )
-        .col_expr(
-            deployments::Column::Plan,
-            serde_json::to_value(&planned).unwrap_or_default().into(),
-        )
-        .col_expr(deployments::Column::CurrentPhase, 0.into())
-        .col_expr(deployments::Column::Stage, Expr::value(Stage::Swap))
-        .col_expr(deployments::Column::StartedAt, Some(now).into())
-        .col_expr(deployments::Column::UpdatedAt, now.into())
-        .filter(deployments::Column::Id.eq(dep.id))
-        .filter(deployments::Column::Status.eq(DeploymentStatus::Queued))
-        .exec(db)
-        .await?;
+    let started = transition(
+        dep.id,
+        &[DeploymentStatus::Queued],
+        DeploymentStatus::Running,
+    )
+    .col_expr(
+        deployments::Column::Plan,
+        serde_json::to_value(&planned).unwrap_or_default().into(),
+    )
+    .col_expr(deployments::Column::CurrentPhase, 0.into())
+    .col_expr(deployments::Column::Stage, Expr::value(Stage::Swap))
+    .col_expr(deployments::Column::StartedAt, Some(now).into())
+    .exec(db)
+    .await?;
     if started.rows_affected == 1 {
         events::append(
             db,
@@ -164,23 +162,24 @@ async fn start(engine: &Engine, dep: deployments::Model) -> Result<Next, Service
     Ok(Next::At(Utc::now()))
 }
 
-/// The nodes a roll-out in `env_id` covers, in the stable order plans use.
-pub async fn plan_targets(
+async fn finish(
+    engine: &Engine,
+    dep: &deployments::Model,
+    status: DeploymentStatus,
+    outcome: String,
+) -> Result<(), ServiceError> {
+    lifecycle::finish(engine.db(), engine, dep, status, outcome).await?;
+    Ok(())
+}
+
+/// Turns the deployment back and looks again at once.
+async fn begin_rollback(
     db: &DatabaseConnection,
-    env_id: i64,
-) -> Result<Vec<PlanNode>, ServiceError> {
-    Ok(nodes::Entity::find()
-        .filter(nodes::Column::EnvironmentId.eq(env_id))
-        .filter(nodes::Column::Status.ne(NodeStatus::Draining))
-        .order_by_asc(nodes::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|n| PlanNode {
-            id: n.id,
-            pool: n.pool,
-        })
-        .collect())
+    dep: &deployments::Model,
+    reason: String,
+) -> Result<Next, ServiceError> {
+    lifecycle::begin_rollback(db, dep, reason).await?;
+    Ok(Next::At(Utc::now()))
 }
 
 /// Nodes by id, for names in messages and liveness.
@@ -658,40 +657,6 @@ async fn next_phase(
     Ok(Next::At(now))
 }
 
-pub async fn begin_rollback(
-    db: &DatabaseConnection,
-    dep: &deployments::Model,
-    reason: String,
-) -> Result<Next, ServiceError> {
-    let now = Utc::now();
-    let moved = deployments::Entity::update_many()
-        .col_expr(deployments::Column::Stage, Expr::value(Stage::Rollback))
-        .col_expr(deployments::Column::Outcome, Some(reason.clone()).into())
-        .col_expr(
-            deployments::Column::Status,
-            Expr::value(DeploymentStatus::Running),
-        )
-        .col_expr(deployments::Column::UpdatedAt, now.into())
-        .filter(deployments::Column::Id.eq(dep.id))
-        .filter(deployments::Column::Stage.ne(Stage::Rollback))
-        .filter(
-            deployments::Column::Status
-                .is_in([DeploymentStatus::Running, DeploymentStatus::Paused]),
-        )
-        .exec(db)
-        .await?;
-    if moved.rows_affected == 1 {
-        events::append(
-            db,
-            dep.tenant_id,
-            Some(dep.id),
-            Event::RollbackStarted(ev::Reason { reason }),
-        )
-        .await?;
-    }
-    Ok(Next::At(now))
-}
-
 async fn roll_back(
     engine: &Engine,
     dep: deployments::Model,
@@ -809,43 +774,5 @@ async fn set_active_pool(
         .filter(environments::Column::Id.eq(env.id))
         .exec(db)
         .await?;
-    Ok(())
-}
-
-/// Ends a deployment once; a second call (a racing worker) changes nothing.
-pub async fn finish(
-    engine: &Engine,
-    dep: &deployments::Model,
-    status: DeploymentStatus,
-    outcome: String,
-) -> Result<(), ServiceError> {
-    let db = engine.db();
-    let now = Utc::now();
-    let ended = deployments::Entity::update_many()
-        .col_expr(deployments::Column::Status, Expr::value(status))
-        .col_expr(deployments::Column::Outcome, Some(outcome.clone()).into())
-        .col_expr(deployments::Column::FinishedAt, Some(now).into())
-        .col_expr(deployments::Column::UpdatedAt, now.into())
-        .filter(deployments::Column::Id.eq(dep.id))
-        .filter(deployments::Column::Status.is_in(DeploymentStatus::active()))
-        .exec(db)
-        .await?;
-    if ended.rows_affected == 1 {
-        if let Some(started) = dep.started_at {
-            let environment = environments::Entity::find_by_id(dep.environment_id)
-                .one(db)
-                .await?
-                .map(|e| e.name)
-                .unwrap_or_default();
-            let strategy = dep.strategy["kind"].as_str().unwrap_or("unknown");
-            let seconds = (now - started).num_milliseconds() as f64 / 1000.0;
-            engine
-                .metrics()
-                .observe_finished(&environment, strategy, status.as_str(), seconds);
-        }
-        if let Some(event) = Event::ended(status, outcome) {
-            events::append(db, dep.tenant_id, Some(dep.id), event).await?;
-        }
-    }
     Ok(())
 }

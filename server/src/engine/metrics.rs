@@ -171,7 +171,7 @@ async fn database_metrics(db: &DatabaseConnection) -> Result<String, ServiceErro
         ));
     }
 
-    let depth = crate::engine::queue::depth(db).await?;
+    let depth = crate::services::jobs::depth(db).await?;
     out.push_str("# HELP hotswap_job_queue_depth Jobs waiting or running in the queue\n");
     out.push_str("# TYPE hotswap_job_queue_depth gauge\n");
     out.push_str(&format!("hotswap_job_queue_depth {depth}\n"));

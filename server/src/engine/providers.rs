@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::domain::analysis::Sample;
 use crate::entities::node_samples;
-use crate::outbound::{read_capped, Outbound, OutboundPolicy};
+use crate::outbound::{read_capped, Outbound};
 
 /// The most of a Prometheus answer that is read.
 const MAX_ANSWER_BYTES: usize = 1 << 20;
@@ -141,31 +141,6 @@ async fn prometheus(
         errors: (requests.max(0.0) * error_rate.clamp(0.0, 1.0)).round() as u64,
         p95_ms,
     }])
-}
-
-/// Checks a Prometheus analysis document.
-pub fn validate_prometheus(
-    analysis: &serde_json::Map<String, Value>,
-    policy: &OutboundPolicy,
-) -> Result<(), String> {
-    let url = analysis
-        .get("url")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if url.is_empty() {
-        return Err("url: the Prometheus server, e.g. https://prometheus.example:9090".into());
-    }
-    policy.check_url(url).map_err(|e| format!("url: {e}"))?;
-    for key in ["requests_query", "error_rate_query", "p95_query"] {
-        if analysis
-            .get(key)
-            .and_then(Value::as_str)
-            .is_none_or(|q| q.trim().is_empty())
-        {
-            return Err(format!("{key}: a PromQL template is required"));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

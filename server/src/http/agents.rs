@@ -14,10 +14,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use crate::engine::dispatch::{self, Resend};
-use crate::entities::nodes as node_rows;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::state::AppState;
+use crate::services::lifecycle::Orchestrator;
 use crate::services::nodes;
-use crate::state::AppState;
 use hotswap_protocol::{
     AgentMessage, EnrollRequest, EnrollResponse, ServerMessage, PROTOCOL_VERSION,
 };
@@ -79,7 +79,7 @@ async fn connect(
 /// A database error keeps the agent: the next sweep asks again.
 async fn ensure_enrolled(
     db: &sea_orm::DatabaseConnection,
-    node: &node_rows::Model,
+    node: &nodes::Node,
 ) -> anyhow::Result<()> {
     match nodes::still_enrolled(db, node).await {
         Ok(false) => anyhow::bail!("the node was removed"),
@@ -91,11 +91,7 @@ fn text(message: &ServerMessage) -> Message {
     Message::Text(serde_json::to_string(message).unwrap_or_default().into())
 }
 
-async fn session(
-    state: AppState,
-    node: node_rows::Model,
-    mut socket: WebSocket,
-) -> anyhow::Result<()> {
+async fn session(state: AppState, node: nodes::Node, mut socket: WebSocket) -> anyhow::Result<()> {
     let engine = state.engine.clone();
     let db = state.db.clone();
     let wake = engine.hub().register(node.id);
@@ -162,7 +158,7 @@ async fn session(
 /// database error leaves the commands pending for the next sweep.
 async fn deliver(
     db: &sea_orm::DatabaseConnection,
-    node: &node_rows::Model,
+    node: &nodes::Node,
     socket: &mut WebSocket,
     resend: Resend,
 ) -> Result<(), axum::Error> {
@@ -188,7 +184,7 @@ const HOLD_THROUGH_OUTAGE: Duration = Duration::from_secs(60);
 /// stay in order: later ones wait in the socket meanwhile.
 async fn handle_when_possible(
     engine: &crate::engine::Engine,
-    node: &node_rows::Model,
+    node: &nodes::Node,
     message: AgentMessage,
 ) -> Result<(), crate::services::ServiceError> {
     let give_up = tokio::time::Instant::now() + HOLD_THROUGH_OUTAGE;
@@ -208,7 +204,7 @@ async fn handle_when_possible(
 
 async fn handle(
     engine: &crate::engine::Engine,
-    node: &node_rows::Model,
+    node: &nodes::Node,
     message: AgentMessage,
 ) -> Result<(), crate::services::ServiceError> {
     let db = engine.db();

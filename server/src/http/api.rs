@@ -16,7 +16,7 @@ mod webhooks;
 use axum::routing::{delete, get, patch, post};
 use axum::Router;
 
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

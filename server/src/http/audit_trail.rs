@@ -8,8 +8,8 @@ use axum::response::Response;
 use serde_json::json;
 
 use crate::http::auth::extract::{source_ip, ActorSlot};
+use crate::http::state::AppState;
 use crate::services::audit::{self, AuditRecord};
-use crate::state::AppState;
 
 /// Routes whose services write richer entries of their own.
 const AUDITED_BY_SERVICE: &[&str] = &["/api/v1/auth/login"];

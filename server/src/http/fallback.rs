@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::http::api_errors::is_api;
 use crate::http::error::ApiError;
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 pub async fn not_found(
     State(state): State<AppState>,

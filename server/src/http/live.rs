@@ -15,11 +15,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::engine::live::LiveHub;
 use crate::http::auth::csrf;
 use crate::http::error::{ApiError, ApiResult};
-use crate::live::{missed, LiveHub};
+use crate::http::state::AppState;
+use crate::services::events::missed;
 use crate::services::principal::{Credential, Principal};
-use crate::state::AppState;
 
 /// Keeps idle connections alive through proxies.
 const PING: Duration = Duration::from_secs(20);

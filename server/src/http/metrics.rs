@@ -113,7 +113,9 @@ pub async fn track(
 }
 
 /// `GET /metrics`: Prometheus text format, no authentication (SPEC §7).
-pub async fn endpoint(State(state): State<crate::state::AppState>) -> Result<Response, ApiError> {
+pub async fn endpoint(
+    State(state): State<crate::http::state::AppState>,
+) -> Result<Response, ApiError> {
     let mut text = state
         .metrics
         .render()

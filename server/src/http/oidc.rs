@@ -19,9 +19,9 @@ use tower_sessions::Session;
 
 use crate::config::OidcConfig;
 use crate::http::auth::session_auth::{self, SessionAuth};
+use crate::http::state::AppState;
 use crate::services::audit::{self, AuditRecord};
 use crate::services::oidc::{provision, OidcIdentity};
-use crate::state::AppState;
 
 const PENDING_KEY: &str = "oidc_pending";
 const ACTION: &str = "auth.oidc";

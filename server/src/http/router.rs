@@ -12,8 +12,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::http::auth::csrf;
 use crate::http::session::{self, DbSessionStore};
+use crate::http::state::AppState;
 use crate::http::{agents, api, api_errors, audit_trail, fallback, health, metrics, oidc};
-use crate::state::AppState;
 
 pub fn build(state: AppState, sessions: DbSessionStore, secure_cookies: bool) -> Router {
     let options = state.leptos_options.clone();

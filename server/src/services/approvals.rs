@@ -11,7 +11,6 @@ use app::model::event::{self as ev, Event};
 pub use app::model::lifecycle::Decision;
 use app::model::role::Action;
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, Set, TransactionTrait,
@@ -19,10 +18,10 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::engine::Engine;
 use crate::entities::{approvals, deployments, environments, users};
 use crate::services::audit::{self, AuditRecord};
 use crate::services::error::is_unique_violation;
+use crate::services::lifecycle::{transition, Observed, Orchestrator};
 use crate::services::principal::Principal;
 use crate::services::read::ReadModel;
 use crate::services::tenancy::{scoped, Tenant};
@@ -41,14 +40,14 @@ pub struct Decided {
 }
 
 pub async fn decide(
-    engine: &Engine,
+    db: &DatabaseConnection,
+    engine: &dyn Orchestrator,
     principal: &Principal,
     id: i64,
     decision: Decision,
     comment: Option<String>,
 ) -> Result<Decided, ServiceError> {
     principal.require(Action::Approve)?;
-    let db = engine.db();
     let dep = scoped::<deployments::Entity>(&principal.tenant)
         .filter(deployments::Column::Id.eq(id))
         .one(db)
@@ -130,11 +129,7 @@ pub async fn decide(
     if let Some(next) = next {
         // Conditional: a concurrent decision or the expiry sweep may have
         // settled it already; then this decision changes nothing.
-        let mut update = deployments::Entity::update_many()
-            .col_expr(deployments::Column::Status, Expr::value(next))
-            .col_expr(deployments::Column::UpdatedAt, now.into())
-            .filter(deployments::Column::Id.eq(dep.id))
-            .filter(deployments::Column::Status.eq(DeploymentStatus::PendingApproval));
+        let mut update = transition(dep.id, &[DeploymentStatus::PendingApproval], next);
         if next == DeploymentStatus::Rejected {
             let outcome = format!(
                 "rejected by {}: {}",
@@ -179,9 +174,9 @@ pub async fn decide(
     }
     txn.commit().await?;
     if let Some(next) = next {
-        engine
-            .metrics()
-            .observe_approval_wait((now - dep.created_at).num_milliseconds() as f64 / 1000.0);
+        engine.observe(Observed::ApprovalSettled {
+            seconds: (now - dep.created_at).num_milliseconds() as f64 / 1000.0,
+        });
         if next == DeploymentStatus::Queued {
             engine.wake(dep.id).await;
         }
@@ -196,8 +191,10 @@ pub async fn decide(
 
 /// Expires every request past its deadline (any replica may run this; the
 /// conditional update lets exactly one of them expire each request).
-pub async fn expire_overdue(engine: &Engine) -> Result<usize, ServiceError> {
-    let db = engine.db();
+pub async fn expire_overdue(
+    db: &DatabaseConnection,
+    engine: &dyn Orchestrator,
+) -> Result<usize, ServiceError> {
     let now = Utc::now();
     let overdue = deployments::Entity::find()
         .filter(deployments::Column::Status.eq(DeploymentStatus::PendingApproval))
@@ -208,19 +205,16 @@ pub async fn expire_overdue(engine: &Engine) -> Result<usize, ServiceError> {
     for dep in overdue {
         let outcome = "no decision before the approval timeout".to_string();
         let txn = db.begin().await?;
-        let moved = deployments::Entity::update_many()
-            .col_expr(
-                deployments::Column::Status,
-                Expr::value(DeploymentStatus::Expired),
-            )
-            .col_expr(deployments::Column::Outcome, Some(outcome.clone()).into())
-            .col_expr(deployments::Column::FinishedAt, Some(now).into())
-            .col_expr(deployments::Column::UpdatedAt, now.into())
-            .filter(deployments::Column::Id.eq(dep.id))
-            .filter(deployments::Column::Status.eq(DeploymentStatus::PendingApproval))
-            .exec(&txn)
-            .await?
-            .rows_affected
+        let moved = transition(
+            dep.id,
+            &[DeploymentStatus::PendingApproval],
+            DeploymentStatus::Expired,
+        )
+        .col_expr(deployments::Column::Outcome, Some(outcome.clone()).into())
+        .col_expr(deployments::Column::FinishedAt, Some(now).into())
+        .exec(&txn)
+        .await?
+        .rows_affected
             == 1;
         if moved {
             events::append(
@@ -234,9 +228,9 @@ pub async fn expire_overdue(engine: &Engine) -> Result<usize, ServiceError> {
         txn.commit().await?;
         if moved {
             expired += 1;
-            engine
-                .metrics()
-                .observe_approval_wait((now - dep.created_at).num_milliseconds() as f64 / 1000.0);
+            engine.observe(Observed::ApprovalSettled {
+                seconds: (now - dep.created_at).num_milliseconds() as f64 / 1000.0,
+            });
             let entry = AuditRecord {
                 tenant_id: Some(dep.tenant_id),
                 actor_user_id: None,

@@ -10,7 +10,6 @@ use app::model::lifecycle::{
 };
 use app::model::role::Action;
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
     TransactionTrait,
@@ -20,12 +19,12 @@ use serde_json::{json, Value};
 
 use crate::domain::plan::{plan, Plan};
 use crate::domain::strategy::Strategy;
-use crate::engine::advance::{begin_rollback, finish};
-use crate::engine::{queue, Engine};
 use crate::entities::{
     deployment_steps, deployments, environments, module_versions, modules, nodes,
 };
 use crate::services::error::is_unique_violation;
+use crate::services::jobs as queue;
+use crate::services::lifecycle::{self, begin_rollback, plan_targets, transition, Orchestrator};
 use crate::services::principal::Principal;
 use crate::services::tenancy::{scoped, Tenant};
 use crate::services::{events, ServiceError};
@@ -96,7 +95,7 @@ async fn resolve(
     let strategy =
         Strategy::parse(&document).map_err(|e| ServiceError::invalid("strategy", e.to_string()))?;
     // Plan now as well, so an impossible roll-out is refused up front.
-    let targets = crate::engine::advance::plan_targets(db, env.id).await?;
+    let targets = plan_targets(db, env.id).await?;
     let plan = plan(&strategy, &targets, env.active_pool.as_deref())
         .map_err(|e| ServiceError::invalid("environment", format!("{}: {e}", env.name)))?;
     Ok(Resolved {
@@ -108,14 +107,19 @@ async fn resolve(
     })
 }
 
+/// Deployment requests one person (or token owner) may make per minute.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimit(pub u32);
+
 pub async fn create(
-    engine: &Engine,
+    db: &DatabaseConnection,
+    engine: &dyn Orchestrator,
     principal: &Principal,
     new: NewDeployment,
+    rate: RateLimit,
 ) -> Result<Created, ServiceError> {
     principal.require(Action::Deploy)?;
-    let db = engine.db();
-    check_rate(engine, principal).await?;
+    check_rate(db, rate, principal).await?;
     let r = resolve(db, &principal.tenant, &new).await?;
     let reason = new
         .override_freeze
@@ -136,6 +140,7 @@ pub async fn create(
         }
     }
     let created = insert(
+        db,
         engine,
         principal.tenant.id,
         Some(principal.user_id),
@@ -175,14 +180,18 @@ pub async fn create(
 
 /// Deployment requests are limited per member (SPEC §8), counted from the
 /// table so every replica agrees.
-async fn check_rate(engine: &Engine, principal: &Principal) -> Result<(), ServiceError> {
-    let limit = engine.config().deploy_rate_per_minute as usize;
+async fn check_rate(
+    db: &DatabaseConnection,
+    RateLimit(limit): RateLimit,
+    principal: &Principal,
+) -> Result<(), ServiceError> {
+    let limit = limit as usize;
     let since = Utc::now() - chrono::Duration::minutes(1);
     let recent = deployments::Entity::find()
         .filter(deployments::Column::RequestedBy.eq(principal.user_id))
         .filter(deployments::Column::CreatedAt.gt(since))
         .order_by_asc(deployments::Column::CreatedAt)
-        .all(engine.db())
+        .all(db)
         .await?;
     if recent.len() >= limit {
         let oldest = recent.first().map_or(since, |d| d.created_at);
@@ -262,7 +271,8 @@ pub async fn preview(
 
 #[allow(clippy::too_many_arguments)]
 async fn insert(
-    engine: &Engine,
+    db: &DatabaseConnection,
+    engine: &dyn Orchestrator,
     tenant_id: i64,
     requested_by: Option<i64>,
     module: &modules::Model,
@@ -271,7 +281,6 @@ async fn insert(
     strategy: &Strategy,
     rollback_of: Option<i64>,
 ) -> Result<Created, ServiceError> {
-    let db = engine.db();
     let now = Utc::now();
     // A rollback restores a release that was already let through, so it does
     // not wait for approval again: it is the way back to safety.
@@ -397,12 +406,12 @@ pub struct Acted {
 }
 
 pub async fn act(
-    engine: &Engine,
+    db: &DatabaseConnection,
+    engine: &dyn Orchestrator,
     principal: &Principal,
     id: i64,
     verb: Verb,
 ) -> Result<Acted, ServiceError> {
-    let db = engine.db();
     let dep = find(db, &principal.tenant, id).await?;
     match verb {
         Verb::Cancel => principal.require(Action::Deploy)?,
@@ -418,13 +427,7 @@ pub async fn act(
             status.label()
         ))
     };
-    let set_status = |from: DeploymentStatus, to: DeploymentStatus| {
-        deployments::Entity::update_many()
-            .col_expr(deployments::Column::Status, Expr::value(to))
-            .col_expr(deployments::Column::UpdatedAt, Utc::now().into())
-            .filter(deployments::Column::Id.eq(dep.id))
-            .filter(deployments::Column::Status.eq(from))
-    };
+
     match verb {
         Verb::Pause | Verb::Resume => {
             let (from, to, word, event) = if verb == Verb::Pause {
@@ -445,7 +448,11 @@ pub async fn act(
             // A rollback under way is not paused: it is the way back to safety.
             let moved = status == from
                 && dep.stage != Stage::Rollback
-                && set_status(from, to).exec(db).await?.rows_affected == 1;
+                && transition(dep.id, &[from], to)
+                    .exec(db)
+                    .await?
+                    .rows_affected
+                    == 1;
             if !moved {
                 return Err(conflict(word));
             }
@@ -487,7 +494,8 @@ pub async fn act(
                     "only its requester or an Admin may cancel a deployment".into(),
                 ));
             }
-            finish(
+            lifecycle::finish(
+                db,
                 engine,
                 &dep,
                 DeploymentStatus::Cancelled,
@@ -501,7 +509,8 @@ pub async fn act(
                 DeploymentStatus::Queued | DeploymentStatus::PendingApproval
             ) =>
         {
-            finish(
+            lifecycle::finish(
+                db,
                 engine,
                 &dep,
                 DeploymentStatus::Cancelled,
@@ -525,7 +534,7 @@ pub async fn act(
             begin_rollback(db, &dep, format!("{word} by {}", principal.username)).await?;
         }
         Verb::Abort => return Err(conflict("abort")),
-        Verb::Rollback => return roll_back_finished(engine, principal, &dep).await,
+        Verb::Rollback => return roll_back_finished(db, engine, principal, &dep).await,
     }
     engine.wake(dep.id).await;
     let now = find(db, &principal.tenant, id).await?;
@@ -537,11 +546,11 @@ pub async fn act(
 
 /// Returns the environment to the version that ran before a finished deployment.
 async fn roll_back_finished(
-    engine: &Engine,
+    db: &DatabaseConnection,
+    engine: &dyn Orchestrator,
     principal: &Principal,
     dep: &deployments::Model,
 ) -> Result<Acted, ServiceError> {
-    let db = engine.db();
     if dep.status != DeploymentStatus::Succeeded {
         return Err(ServiceError::Conflict(
             "only a succeeded deployment can be rolled back; this one changed nothing that stays"
@@ -575,6 +584,7 @@ async fn roll_back_finished(
         .await?
         .ok_or(ServiceError::NotFound("environment"))?;
     let created = insert(
+        db,
         engine,
         principal.tenant.id,
         Some(principal.user_id),
@@ -614,7 +624,7 @@ pub async fn detail(
                 .one(db)
                 .await?,
         ) {
-            let targets = crate::engine::advance::plan_targets(db, env.id).await?;
+            let targets = plan_targets(db, env.id).await?;
             plan = crate::domain::plan::plan(&strategy, &targets, env.active_pool.as_deref()).ok();
         }
     }

@@ -1,5 +1,7 @@
 //! Changing an environment's roll-out settings.
 
+use std::collections::BTreeMap;
+
 use app::model::role::Action;
 use chrono::Utc;
 use sea_orm::{
@@ -10,7 +12,6 @@ use serde_json::{Map, Value};
 use app::model::duration;
 
 use crate::domain::strategy::{parse_duration, Strategy};
-use crate::engine::EngineConfig;
 use crate::entities::environments;
 use crate::outbound::OutboundPolicy;
 use crate::services::principal::Principal;
@@ -26,7 +27,8 @@ pub async fn update(
     principal: &Principal,
     name: &str,
     patch: Map<String, Value>,
-    config: &EngineConfig,
+    switch_commands: &BTreeMap<String, String>,
+    outbound: &OutboundPolicy,
 ) -> Result<(), ServiceError> {
     principal.require(Action::ManageEnvironments)?;
     let env = scoped::<environments::Entity>(&principal.tenant)
@@ -42,9 +44,9 @@ pub async fn update(
                     .map_err(|e| ServiceError::invalid("default_strategy", e.to_string()))?;
                 active.default_strategy = Set(strategy.to_document());
             }
-            "analysis" => active.analysis = Set(analysis(&env.analysis, &value, &config.outbound)?),
+            "analysis" => active.analysis = Set(analysis(&env.analysis, &value, outbound)?),
             "switch_hook" => {
-                crate::engine::switch::validate(&value, &config.switch_commands, &config.outbound)
+                crate::domain::switch::validate(&value, switch_commands, outbound)
                     .map_err(|m| ServiceError::invalid("switch_hook", m))?;
                 active.switch_hook = Set((!value.is_null()).then_some(value));
             }
@@ -147,7 +149,7 @@ fn analysis(
         merged.insert(key.clone(), value.clone());
     }
     if merged.get("provider").and_then(Value::as_str) == Some("prometheus") {
-        crate::engine::providers::validate_prometheus(&merged, policy)
+        crate::domain::analysis::validate_prometheus(&merged, policy)
             .map_err(|m| ServiceError::invalid("analysis", m))?;
     }
     Ok(Value::Object(merged))

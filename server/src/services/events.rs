@@ -1,6 +1,6 @@
 //! The append-only event log: every state change of a deployment, read by the
 //! detail page, the history and live views. [`append`] is the only writer, and
-//! announces each event to the live fan-out (`crate::live`).
+//! announces each event to the live fan-out (`engine/live.rs`).
 
 use app::model::event::{Event, EventInfo};
 use chrono::Utc;
@@ -8,6 +8,11 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
+
+use std::sync::LazyLock;
+
+use sea_orm::{DatabaseBackend, DatabaseConnection, Statement};
+use tokio::sync::Notify;
 
 use crate::entities::events;
 use crate::services::ServiceError;
@@ -30,7 +35,7 @@ pub async fn append(
     .await?;
     crate::services::webhooks::enqueue(db, tenant_id, row.id, deployment_id, &event, &row.payload)
         .await?;
-    crate::live::announce(db, row.id).await?;
+    announce(db, row.id).await?;
     Ok(row.id)
 }
 
@@ -59,4 +64,78 @@ pub async fn of_deployment(
             created_at: e.created_at,
         })
         .collect())
+}
+
+/// Woken by every event written in this process (SQLite's signal to the
+/// fan-out; PostgreSQL's is `NOTIFY`).
+pub fn written() -> &'static Notify {
+    static WRITTEN: LazyLock<Notify> = LazyLock::new(Notify::new);
+    &WRITTEN
+}
+
+pub fn to_info(row: events::Model) -> EventInfo {
+    EventInfo {
+        id: row.id,
+        deployment_id: row.deployment_id,
+        kind: row.kind,
+        payload: row.payload,
+        created_at: row.created_at,
+    }
+}
+
+/// Tells the fan-out that event `id` was written through `db`: PostgreSQL
+/// delivers the notification when the writer's transaction commits.
+pub async fn announce(db: &impl ConnectionTrait, id: i64) -> Result<(), ServiceError> {
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        db.execute(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_notify('hotswap_events', $1)",
+            [id.to_string().into()],
+        ))
+        .await?;
+    } else {
+        written().notify_waiters();
+    }
+    Ok(())
+}
+
+/// The events a client missed: the tenant's (or one deployment's) after `after`.
+pub async fn missed(
+    db: &DatabaseConnection,
+    tenant_id: i64,
+    deployment_id: Option<i64>,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<EventInfo>, ServiceError> {
+    let mut query = events::Entity::find()
+        .filter(events::Column::TenantId.eq(tenant_id))
+        .filter(events::Column::Id.gt(after));
+    if let Some(id) = deployment_id {
+        query = query.filter(events::Column::DeploymentId.eq(id));
+    }
+    Ok(query
+        .order_by_asc(events::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_info)
+        .collect())
+}
+
+/// The newest event id, of one tenant (where a page that was just rendered
+/// resumes) or of all (where the fan-out starts).
+pub async fn newest_id(
+    db: &DatabaseConnection,
+    tenant_id: Option<i64>,
+) -> Result<i64, ServiceError> {
+    let mut query = events::Entity::find();
+    if let Some(tenant_id) = tenant_id {
+        query = query.filter(events::Column::TenantId.eq(tenant_id));
+    }
+    Ok(query
+        .order_by_desc(events::Column::Id)
+        .one(db)
+        .await?
+        .map_or(0, |e| e.id))
 }

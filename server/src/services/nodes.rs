@@ -20,6 +20,9 @@ use crate::entities::{enrollment_tokens, environments, node_samples, nodes};
 use crate::services::principal::Principal;
 use crate::services::tenancy::{scoped, Tenant};
 use crate::services::ServiceError;
+
+/// An enrolled node, as its agent's connection holds it.
+pub type Node = nodes::Model;
 use hotswap_protocol::{EnrollRequest, EnrollResponse, Modules, ProbeSample};
 
 /// How often agents are told to heartbeat.

@@ -6,9 +6,9 @@ use axum::Json;
 use serde::Deserialize;
 
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::state::AppState;
 use crate::services::approvals::{self, Decided, Decision};
 use crate::services::principal::Principal;
-use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct InboxQuery {
@@ -61,7 +61,15 @@ async fn decide(
         })?
     };
     Ok(Json(
-        approvals::decide(&state.engine, &principal, id, decision, body.comment).await?,
+        approvals::decide(
+            &state.db,
+            &state.engine,
+            &principal,
+            id,
+            decision,
+            body.comment,
+        )
+        .await?,
     ))
 }
 

@@ -8,9 +8,9 @@ use serde::Deserialize;
 use crate::http::error::{ApiError, ApiResult};
 use app::model::admin::AuditPage;
 
+use crate::http::state::AppState;
 use crate::services::audit::{self, AuditFilter};
 use crate::services::principal::Principal;
-use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct AuditQuery {

@@ -13,10 +13,10 @@ use tower_sessions::Session;
 use crate::domain::redirect::local_path;
 use crate::http::auth::session_auth::{self, SessionAuth};
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::state::AppState;
 use crate::services::principal::Principal;
 use crate::services::tenants::{self, Membership};
 use crate::services::{auth, users, ServiceError};
-use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct LoginRequest {

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use crate::services::deployments::{self, Acted, Created, NewDeployment, Verb};
 
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::state::AppState;
 use crate::services::principal::Principal;
 use crate::services::read::MAX_PAGE;
-use crate::state::AppState;
 
 /// Query parameters as sent; parsed here so each bad one is named.
 #[derive(Debug, Deserialize)]
@@ -109,7 +109,14 @@ pub async fn create(
     body: Result<Json<NewDeployment>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     let Json(body) = body?;
-    let created = deployments::create(&state.engine, &principal, body).await?;
+    let created = deployments::create(
+        &state.db,
+        &state.engine,
+        &principal,
+        body,
+        state.deploy_rate(),
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(created)))
 }
 
@@ -161,7 +168,7 @@ async fn act(
 ) -> ApiResult<Json<Acted>> {
     let id = deployment_id(id)?;
     Ok(Json(
-        deployments::act(&state.engine, &principal, id, verb).await?,
+        deployments::act(&state.db, &state.engine, &principal, id, verb).await?,
     ))
 }
 

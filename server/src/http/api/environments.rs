@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::Json;
 
 use crate::http::error::ApiResult;
+use crate::http::state::AppState;
 use crate::services::principal::Principal;
-use crate::state::AppState;
 
 /// `GET /api/v1/environments`: in their order, with policies and node counts.
 pub async fn list(
@@ -32,7 +32,8 @@ pub async fn update(
         &principal,
         &name,
         patch,
-        state.engine.config(),
+        &state.engine.config().switch_commands,
+        &state.engine.config().outbound,
     )
     .await?;
     let envs = state.read.environments(&principal.tenant).await?;

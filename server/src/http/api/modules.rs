@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use axum::Json;
 
 use crate::http::error::ApiResult;
+use crate::http::state::AppState;
 use crate::services::modules::{self, NewModule, NewVersion};
 use crate::services::principal::Principal;
-use crate::state::AppState;
 
 /// `GET /api/v1/modules`.
 pub async fn list(

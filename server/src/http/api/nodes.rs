@@ -7,9 +7,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::state::AppState;
 use crate::services::nodes::{self, CreatedEnrollmentToken, NewEnrollmentToken};
 use crate::services::principal::Principal;
-use crate::state::AppState;
 
 /// `GET /api/v1/nodes`: every enrolled node with status, pool, labels and versions.
 pub async fn list(

@@ -5,9 +5,9 @@ use axum::Json;
 use serde::Deserialize;
 
 use crate::http::error::ApiResult;
+use crate::http::state::AppState;
 use crate::services::principal::Principal;
 use crate::services::tenants::{self, Membership};
-use crate::state::AppState;
 
 /// `GET /api/v1/tenants`: the tenants the caller belongs to.
 pub async fn list(

@@ -10,8 +10,8 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::services::principal::Principal;
 use app::model::admin::{CreatedToken, TokenInfo};
 
+use crate::http::state::AppState;
 use crate::services::tokens::{self, NewToken};
-use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct CreateToken {

@@ -9,8 +9,8 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::services::principal::Principal;
 use app::model::admin::{AddedMember, Member, NewMember};
 
+use crate::http::state::AppState;
 use crate::services::users::{self, MemberChange};
-use crate::state::AppState;
 
 fn role(text: &str) -> Result<Role, ApiError> {
     Role::parse(text).ok_or_else(|| ApiError::invalid("role", "one of viewer, deployer, admin"))

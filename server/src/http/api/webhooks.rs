@@ -7,8 +7,8 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::services::principal::Principal;
 use app::model::admin::{DeliveryInfo, WebhookInfo};
 
+use crate::http::state::AppState;
 use crate::services::webhooks::{self, NewWebhook};
-use crate::state::AppState;
 
 fn webhook_id(id: Result<Path<i64>, PathRejection>) -> ApiResult<i64> {
     let Path(id) = id.map_err(|_| ApiError::invalid("id", "webhook ids are whole numbers"))?;

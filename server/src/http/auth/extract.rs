@@ -9,9 +9,9 @@ use tower_sessions::Session;
 
 use crate::http::auth::session_auth;
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::services::auth::{principal_for_token, principal_for_user};
 use crate::services::principal::{Credential, Principal};
-use crate::state::AppState;
 
 /// Filled by the [`Principal`] extractor so the audit middleware knows who acted.
 #[derive(Clone, Default)]

@@ -9,23 +9,20 @@
 //! the reader, and a short tick covers a wake that came before the commit.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use app::model::deployment::EventInfo;
+use app::model::event::EventInfo;
 use prometheus::IntGauge;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement,
+    QueryOrder, QuerySelect,
 };
-use tokio::sync::{broadcast, watch, Notify};
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 use crate::entities::events;
-use crate::services::ServiceError;
-
-/// Woken by every event written in this process (SQLite's signal).
-static WRITTEN: LazyLock<Notify> = LazyLock::new(Notify::new);
+use crate::services::events::{newest_id, to_info};
 
 /// How often the SQLite reader looks even without a wake.
 const TICK: Duration = Duration::from_millis(100);
@@ -170,7 +167,7 @@ impl LiveHub {
             Ordering::SeqCst,
         );
         loop {
-            let _ = tokio::time::timeout(TICK, WRITTEN.notified()).await;
+            let _ = tokio::time::timeout(TICK, crate::services::events::written().notified()).await;
             self.catch_up().await;
         }
     }
@@ -215,71 +212,4 @@ impl LiveHub {
             }));
         }
     }
-}
-
-pub fn to_info(row: events::Model) -> EventInfo {
-    EventInfo {
-        id: row.id,
-        deployment_id: row.deployment_id,
-        kind: row.kind,
-        payload: row.payload,
-        created_at: row.created_at,
-    }
-}
-
-/// Tells the fan-out that event `id` was written through `db`: PostgreSQL
-/// delivers the notification when the writer's transaction commits.
-pub async fn announce(db: &impl ConnectionTrait, id: i64) -> Result<(), ServiceError> {
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        db.execute(Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "SELECT pg_notify('hotswap_events', $1)",
-            [id.to_string().into()],
-        ))
-        .await?;
-    } else {
-        WRITTEN.notify_waiters();
-    }
-    Ok(())
-}
-
-/// The events a client missed: the tenant's (or one deployment's) after `after`.
-pub async fn missed(
-    db: &DatabaseConnection,
-    tenant_id: i64,
-    deployment_id: Option<i64>,
-    after: i64,
-    limit: u64,
-) -> Result<Vec<EventInfo>, ServiceError> {
-    let mut query = events::Entity::find()
-        .filter(events::Column::TenantId.eq(tenant_id))
-        .filter(events::Column::Id.gt(after));
-    if let Some(id) = deployment_id {
-        query = query.filter(events::Column::DeploymentId.eq(id));
-    }
-    Ok(query
-        .order_by_asc(events::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(to_info)
-        .collect())
-}
-
-/// The newest event id, of one tenant (where a page that was just rendered
-/// resumes) or of all (where the fan-out starts).
-pub async fn newest_id(
-    db: &DatabaseConnection,
-    tenant_id: Option<i64>,
-) -> Result<i64, ServiceError> {
-    let mut query = events::Entity::find();
-    if let Some(tenant_id) = tenant_id {
-        query = query.filter(events::Column::TenantId.eq(tenant_id));
-    }
-    Ok(query
-        .order_by_desc(events::Column::Id)
-        .one(db)
-        .await?
-        .map_or(0, |e| e.id))
 }

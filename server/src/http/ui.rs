@@ -27,9 +27,9 @@ use crate::services::users::MemberChange;
 
 use crate::http::auth::extract::{from_session, ActorSlot};
 use crate::http::auth::session_auth;
+use crate::http::state::AppState;
 use crate::services::principal::Principal;
 use crate::services::{audit, modules, nodes, tenants, tokens, users, ServiceError};
-use crate::state::AppState;
 
 /// Stateless: the application state and the request come from Leptos context.
 pub struct UiService;
@@ -79,7 +79,7 @@ impl app::services::ReadService for UiService {
             })
             .collect();
         Ok(Some(Viewer {
-            last_event_id: crate::live::newest_id(&state.db, Some(p.tenant.id)).await?,
+            last_event_id: crate::services::events::newest_id(&state.db, Some(p.tenant.id)).await?,
             must_change_password: users::must_change_password(&state.db, p.user_id).await?,
             username: p.username,
             tenant: p.tenant.slug,
@@ -158,7 +158,7 @@ impl app::services::OperateService for UiService {
                 })
             }
         };
-        decide(&state.engine, &p, id, decision, Some(comment)).await?;
+        decide(&state.db, &state.engine, &p, id, decision, Some(comment)).await?;
         Ok(())
     }
 
@@ -169,7 +169,7 @@ impl app::services::OperateService for UiService {
             field: Some("verb".into()),
             message: "pause, resume, promote, abort, rollback or cancel".into(),
         })?;
-        Ok(act(&state.engine, &p, id, verb).await?.id)
+        Ok(act(&state.db, &state.engine, &p, id, verb).await?.id)
     }
 
     async fn preview(&self, request: DeployRequest) -> Result<DeployPreview, AppError> {
@@ -181,7 +181,14 @@ impl app::services::OperateService for UiService {
     async fn request(&self, request: DeployRequest) -> Result<Requested, AppError> {
         let (state, p) = acting(Action::Read).await?;
         let new = new_deployment(request)?;
-        let created = crate::services::deployments::create(&state.engine, &p, new).await?;
+        let created = crate::services::deployments::create(
+            &state.db,
+            &state.engine,
+            &p,
+            new,
+            state.deploy_rate(),
+        )
+        .await?;
         Ok(Requested {
             id: created.id,
             status: created.status,
@@ -356,7 +363,8 @@ impl app::services::AdminService for UiService {
             &p,
             &change.environment,
             patch,
-            state.engine.config(),
+            &state.engine.config().switch_commands,
+            &state.engine.config().outbound,
         )
         .await?)
     }

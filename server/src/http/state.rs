@@ -18,5 +18,12 @@ pub struct AppState {
     pub services: app::services::Services,
     pub oidc: Option<Arc<crate::http::oidc::OidcProvider>>,
     pub engine: crate::engine::Engine,
-    pub live: crate::live::LiveHub,
+    pub live: crate::engine::live::LiveHub,
+}
+
+impl AppState {
+    /// How many deployments one person may request per minute.
+    pub fn deploy_rate(&self) -> crate::services::deployments::RateLimit {
+        crate::services::deployments::RateLimit(self.engine.config().deploy_rate_per_minute)
+    }
 }
