@@ -7,6 +7,7 @@ pub mod oidc_roles;
 pub mod password;
 pub mod plan;
 pub mod redirect;
+pub mod rollout;
 pub mod silence;
 pub mod strategy;
 pub mod switch;

@@ -1,26 +1,29 @@
-//! Moving one deployment forward by as much as it can go now. Every write is
-//! conditional or keyed by a unique command id, so running this twice — after
-//! a crash, or by two workers in a race — never does a step twice.
+//! Moving one deployment forward by as much as it can go now: load what the
+//! state machine needs (`domain/rollout.rs`), carry out its decision, record
+//! it, and ask again until it says to wait. Every write is conditional or
+//! keyed by a unique command id, so running this twice — after a crash, or
+//! by two workers in a race — never does a step twice.
 
 use std::collections::HashMap;
 
 use app::model::event::{self as ev, Event, EventKind};
 use app::model::lifecycle::{DeploymentStatus, NodeStatus, Stage, StepAction, StepStatus};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set,
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde_json::json;
 
-use crate::domain::analysis::{decide, Verdict};
-use crate::domain::plan::{plan, Phase, PhaseAction, Plan};
+use crate::domain::analysis::{decide as judge_samples, Decision as Judgement, Thresholds};
+use crate::domain::plan::{plan, Plan};
+use crate::domain::rollout::{self, command_id, AnalysisSettings, Decision, Pass, Timeouts, World};
 use crate::domain::strategy::Strategy;
 use crate::engine::providers::{self, Window};
 use crate::engine::Engine;
 use crate::entities::{
-    deployment_steps, deployments, environments, module_versions, modules, nodes,
+    deployment_steps, deployments, environments, events as event_rows, module_versions, modules,
+    nodes,
 };
 use crate::services::lifecycle::{self, plan_targets, transition};
 use crate::services::{events, ServiceError};
@@ -32,71 +35,336 @@ pub enum Next {
     Done,
 }
 
-/// Rollback steps live outside the plan's phases.
-pub const ROLLBACK_PHASE: i32 = -1;
-
-const POLL: i64 = 1;
-
-fn soon() -> Next {
-    Next::At(Utc::now() + Duration::seconds(POLL))
-}
+/// Decisions carried out in one look before handing the job back (each
+/// changes the stored state, so this bounds a look, not the progress).
+const MOVES_PER_LOOK: usize = 32;
 
 /// Analysis settings of an environment (`analysis` column).
-struct Analysis {
-    interval: Duration,
-    min_requests: u64,
-    inconclusive_passes: bool,
-}
-
-fn analysis_of(env: &environments::Model) -> Analysis {
+fn analysis_of(env: &environments::Model) -> AnalysisSettings {
     let doc = &env.analysis;
+    let defaults = AnalysisSettings::default();
     // Bounded, so a stored value from before the bound cannot overflow a time.
     let interval = app::model::duration::BoundedDuration::from_json(
         &doc["interval"],
         &app::model::duration::ANALYSIS_INTERVAL,
     )
-    .map(|d| d.to_chrono())
-    .unwrap_or(Duration::seconds(30));
-    Analysis {
+    .map_or(defaults.interval, |d| d.to_chrono());
+    AnalysisSettings {
         interval,
-        min_requests: doc["min_samples"].as_u64().unwrap_or(10),
+        min_requests: doc["min_samples"].as_u64().unwrap_or(defaults.min_requests),
         inconclusive_passes: doc["inconclusive"].as_str() == Some("pass"),
     }
 }
 
 pub async fn advance(engine: &Engine, deployment_id: i64) -> Result<Next, ServiceError> {
-    let db = engine.db();
-    let Some(dep) = deployments::Entity::find_by_id(deployment_id)
-        .one(db)
-        .await?
-    else {
-        return Ok(Next::Done);
-    };
-    match dep.status {
-        DeploymentStatus::Queued => start(engine, dep).await,
-        DeploymentStatus::Running => {
-            let plan: Plan = serde_json::from_value(dep.plan.clone()).map_err(|e| {
-                anyhow::anyhow!("deployment {deployment_id} has an unreadable plan: {e}")
-            })?;
-            let env = environments::Entity::find_by_id(dep.environment_id)
-                .one(db)
+    let mut pass = Pass::default();
+    for _ in 0..MOVES_PER_LOOK {
+        let Some(loaded) = Loaded::load(engine, deployment_id).await? else {
+            return Ok(Next::Done);
+        };
+        let world = loaded.world(engine, &pass, Utc::now());
+        let decision = rollout::decide(&world);
+        match carry_out(engine, &loaded, &world, decision).await? {
+            Moved::Stop(next) => return Ok(next),
+            Moved::Again => {}
+            Moved::SwitchedBack(outcome) => pass.switched_back = Some(outcome),
+        }
+    }
+    Ok(Next::At(Utc::now()))
+}
+
+/// One deployment and everything its next decision depends on.
+struct Loaded {
+    dep: deployments::Model,
+    deployment: rollout::Deployment,
+    plan: Plan,
+    env: environments::Model,
+    steps: Vec<rollout::Step>,
+    nodes: HashMap<i64, rollout::Node>,
+    traffic_moved: bool,
+}
+
+impl Loaded {
+    async fn load(engine: &Engine, id: i64) -> Result<Option<Self>, ServiceError> {
+        let db = engine.db();
+        let Some(dep) = deployments::Entity::find_by_id(id).one(db).await? else {
+            return Ok(None);
+        };
+        let env = environments::Entity::find_by_id(dep.environment_id)
+            .one(db)
+            .await?
+            .ok_or(ServiceError::NotFound("environment"))?;
+        let deployment = rollout::Deployment {
+            status: dep.status,
+            stage: dep.stage,
+            current_phase: dep.current_phase,
+            skip_wait: dep.skip_wait,
+            phase_started_at: dep.phase_started_at,
+            analyzed_at: dep.analyzed_at,
+            outcome: dep.outcome.clone(),
+        };
+        // Only a started deployment has a plan, steps and nodes to look at.
+        if !matches!(
+            dep.status,
+            DeploymentStatus::Running | DeploymentStatus::Paused
+        ) {
+            return Ok(Some(Self {
+                deployment,
+                plan: Plan {
+                    phases: Vec::new(),
+                    max_failed: 0,
+                    previous_pool: None,
+                },
+                env,
+                steps: Vec::new(),
+                nodes: HashMap::new(),
+                traffic_moved: false,
+                dep,
+            }));
+        }
+        let plan: Plan = serde_json::from_value(dep.plan.clone())
+            .map_err(|e| anyhow::anyhow!("deployment {id} has an unreadable plan: {e}"))?;
+        let steps = deployment_steps::Entity::find()
+            .filter(deployment_steps::Column::DeploymentId.eq(dep.id))
+            .order_by_asc(deployment_steps::Column::Id)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|s| {
+                let text = |key: &str| {
+                    s.result
+                        .as_ref()
+                        .and_then(|r| r[key].as_str().map(str::to_string))
+                };
+                rollout::Step {
+                    id: s.id,
+                    phase: s.phase,
+                    node_id: s.node_id,
+                    action: s.action,
+                    status: s.status,
+                    created_at: s.created_at,
+                    updated_at: s.updated_at,
+                    previous_version: text("previous_version"),
+                    error: text("error"),
+                }
+            })
+            .collect();
+        let nodes = nodes::Entity::find()
+            .filter(nodes::Column::EnvironmentId.eq(env.id))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|n| {
+                let node = rollout::Node {
+                    name: n.name,
+                    online: n.status == NodeStatus::Online,
+                    last_heartbeat_at: n.last_heartbeat_at,
+                };
+                (n.id, node)
+            })
+            .collect();
+        let traffic_moved = plan.previous_pool.is_some()
+            && event_rows::Entity::find()
+                .filter(event_rows::Column::DeploymentId.eq(dep.id))
+                .filter(event_rows::Column::Kind.eq(EventKind::TrafficSwitched))
+                .count(db)
                 .await?
-                .ok_or(ServiceError::NotFound("environment"))?;
-            match dep.stage {
-                Stage::Rollback => roll_back(engine, dep, &plan, &env).await,
-                Stage::Verify => verify(engine, dep, &plan, &env).await,
-                Stage::Swap => swap(engine, dep, &plan, &env).await,
-            }
+                > 0;
+        Ok(Some(Self {
+            dep,
+            deployment,
+            plan,
+            env,
+            steps,
+            nodes,
+            traffic_moved,
+        }))
+    }
+
+    fn world<'a>(&'a self, engine: &Engine, pass: &'a Pass, now: DateTime<Utc>) -> World<'a> {
+        World {
+            deployment: &self.deployment,
+            plan: &self.plan,
+            steps: &self.steps,
+            nodes: &self.nodes,
+            active_pool: self.env.active_pool.as_deref(),
+            traffic_moved: self.traffic_moved,
+            analysis: analysis_of(&self.env),
+            timeouts: Timeouts {
+                node_timeout: engine.config().node_timeout,
+                step_timeout: engine.config().step_timeout,
+            },
+            pass,
+            now,
         }
-        // Waiting on a person; their action wakes the job.
-        DeploymentStatus::Paused | DeploymentStatus::PendingApproval => {
-            Ok(Next::At(Utc::now() + Duration::seconds(60)))
-        }
-        _ => Ok(Next::Done),
     }
 }
 
-async fn start(engine: &Engine, dep: deployments::Model) -> Result<Next, ServiceError> {
+/// What carrying a decision out led to.
+enum Moved {
+    /// The look ends; the job comes back at `Next`.
+    Stop(Next),
+    /// Decide again on what is stored now.
+    Again,
+    /// The switch back of a rollback was tried in this look.
+    SwitchedBack(Result<(), String>),
+}
+
+/// Does what was decided.
+async fn carry_out(
+    engine: &Engine,
+    loaded: &Loaded,
+    world: &World<'_>,
+    decision: Decision,
+) -> Result<Moved, ServiceError> {
+    let db = engine.db();
+    let dep = &loaded.dep;
+    match decision {
+        Decision::WaitUntil(at) => return Ok(Moved::Stop(Next::At(at))),
+        Decision::Release => return Ok(Moved::Stop(Next::Done)),
+        Decision::Start => {
+            if !start(engine, dep).await? {
+                return Ok(Moved::Stop(Next::Done));
+            }
+        }
+        Decision::StartPhase {
+            phase,
+            label,
+            nodes,
+        } => {
+            let event = Event::PhaseStarted(ev::PhaseStarted {
+                phase,
+                label,
+                nodes: nodes.len(),
+            });
+            events::append(db, dep.tenant_id, Some(dep.id), event).await?;
+            let wanted: Vec<_> = nodes.into_iter().map(|n| (n, None)).collect();
+            create_steps(engine, dep, phase, StepAction::Swap, &wanted).await?;
+        }
+        Decision::CreateSteps {
+            phase,
+            action,
+            nodes,
+        } => create_steps(engine, dep, phase, action, &nodes).await?,
+        Decision::FailSteps(stale) => fail_steps(db, loaded, &stale).await?,
+        Decision::Switch { from, to, rollback } => {
+            let outcome = super::switch::run(
+                loaded.env.switch_hook.as_ref(),
+                engine.client(),
+                &engine.config().switch_commands,
+                &loaded.env.name,
+                from.as_deref(),
+                &to,
+            )
+            .await;
+            match (outcome, rollback) {
+                (Ok(()), _) => {
+                    set_active_pool(db, &loaded.env, Some(&to)).await?;
+                    let event = Event::TrafficSwitched(ev::TrafficSwitched {
+                        environment: loaded.env.name.clone(),
+                        from,
+                        to,
+                        rollback,
+                    });
+                    events::append(db, dep.tenant_id, Some(dep.id), event).await?;
+                    if rollback {
+                        return Ok(Moved::SwitchedBack(Ok(())));
+                    }
+                    enter_verify(db, dep).await?;
+                }
+                (Err(error), true) => return Ok(Moved::SwitchedBack(Err(error))),
+                (Err(error), false) => {
+                    let failed = rollout::switch_failed(&to, &error);
+                    return transition_to(engine, dep, failed).await;
+                }
+            }
+        }
+        Decision::PhaseSwapped {
+            phase,
+            label,
+            swapped,
+            failed,
+        } => {
+            let event = Event::PhaseSwapped(ev::PhaseSwapped {
+                phase,
+                label,
+                swapped,
+                failed,
+            });
+            events::append(db, dep.tenant_id, Some(dep.id), event).await?;
+            enter_verify(db, dep).await?;
+        }
+        Decision::Analyse {
+            since,
+            phase_since,
+            thresholds,
+            canaries,
+        } => {
+            let now = world.now;
+            let samples_since =
+                |since| judge(engine, loaded, world, &canaries, thresholds, since, now);
+            let window = samples_since(since).await?;
+            record_analysis(db, loaded, world, &window, &thresholds, canaries.len()).await?;
+            if let Some(failed) = rollout::judged_window(world, &window) {
+                return transition_to(engine, dep, failed).await;
+            }
+            deployments::Entity::update_many()
+                .col_expr(deployments::Column::AnalyzedAt, Expr::value(Some(now)))
+                .col_expr(deployments::Column::UpdatedAt, Expr::value(now))
+                .filter(deployments::Column::Id.eq(dep.id))
+                .exec(db)
+                .await?;
+            if let Some(phase_since) = phase_since {
+                // The phase as a whole must have enough evidence.
+                let whole = samples_since(phase_since).await?;
+                let next = rollout::judged_phase(world, &whole);
+                return transition_to(engine, dep, next).await;
+            }
+        }
+        other @ (Decision::NextPhase(_) | Decision::BeginRollback(_) | Decision::Finish(..)) => {
+            return transition_to(engine, dep, other).await;
+        }
+    }
+    Ok(Moved::Again)
+}
+
+/// Carries out a decision that moves the deployment on: to a phase, into
+/// its rollback, or to its end.
+async fn transition_to(
+    engine: &Engine,
+    dep: &deployments::Model,
+    decision: Decision,
+) -> Result<Moved, ServiceError> {
+    let db = engine.db();
+    match decision {
+        Decision::NextPhase(next) => {
+            deployments::Entity::update_many()
+                .col_expr(deployments::Column::CurrentPhase, Expr::value(next))
+                .col_expr(deployments::Column::Stage, Expr::value(Stage::Swap))
+                .col_expr(deployments::Column::SkipWait, Expr::value(false))
+                .col_expr(deployments::Column::UpdatedAt, Expr::value(Utc::now()))
+                .filter(deployments::Column::Id.eq(dep.id))
+                .exec(db)
+                .await?;
+            Ok(Moved::Again)
+        }
+        Decision::BeginRollback(reason) => {
+            lifecycle::begin_rollback(db, dep, reason).await?;
+            Ok(Moved::Again)
+        }
+        Decision::Finish(status, outcome) => {
+            lifecycle::finish(db, engine, dep, status, outcome).await?;
+            Ok(Moved::Stop(Next::Done))
+        }
+        Decision::WaitUntil(at) => Ok(Moved::Stop(Next::At(at))),
+        // The judgements and switches above only ever move the deployment on.
+        other => Err(anyhow::anyhow!("not a transition: {other:?}").into()),
+    }
+}
+
+/// Plans a queued deployment against today's nodes and starts it. `false`
+/// when it cannot be (it is then failed, saying why).
+async fn start(engine: &Engine, dep: &deployments::Model) -> Result<bool, ServiceError> {
     let db = engine.db();
     let env = environments::Entity::find_by_id(dep.environment_id)
         .one(db)
@@ -107,31 +375,21 @@ async fn start(engine: &Engine, dep: deployments::Model) -> Result<Next, Service
     let strategy = match Strategy::parse(&dep.strategy) {
         Ok(strategy) => strategy,
         Err(error) => {
-            finish(
-                engine,
-                &dep,
-                DeploymentStatus::Failed,
-                format!("its strategy is no longer valid: {error}"),
-            )
-            .await?;
-            return Ok(Next::Done);
+            let outcome = format!("its strategy is no longer valid: {error}");
+            lifecycle::finish(db, engine, dep, DeploymentStatus::Failed, outcome).await?;
+            return Ok(false);
         }
     };
     let targets = plan_targets(db, env.id).await?;
-    let now = Utc::now();
     let planned = match plan(&strategy, &targets, env.active_pool.as_deref()) {
         Ok(p) => p,
         Err(error) => {
-            finish(
-                engine,
-                &dep,
-                DeploymentStatus::Failed,
-                format!("could not plan: {error}"),
-            )
-            .await?;
-            return Ok(Next::Done);
+            let outcome = format!("could not plan: {error}");
+            lifecycle::finish(db, engine, dep, DeploymentStatus::Failed, outcome).await?;
+            return Ok(false);
         }
     };
+    let now = Utc::now();
     let started = transition(
         dep.id,
         &[DeploymentStatus::Queued],
@@ -139,90 +397,35 @@ async fn start(engine: &Engine, dep: deployments::Model) -> Result<Next, Service
     )
     .col_expr(
         deployments::Column::Plan,
-        serde_json::to_value(&planned).unwrap_or_default().into(),
+        Expr::value(serde_json::to_value(&planned).unwrap_or_default()),
     )
-    .col_expr(deployments::Column::CurrentPhase, 0.into())
+    .col_expr(deployments::Column::CurrentPhase, Expr::value(0))
     .col_expr(deployments::Column::Stage, Expr::value(Stage::Swap))
-    .col_expr(deployments::Column::StartedAt, Some(now).into())
+    .col_expr(deployments::Column::StartedAt, Expr::value(Some(now)))
     .exec(db)
     .await?;
     if started.rows_affected == 1 {
-        events::append(
-            db,
-            dep.tenant_id,
-            Some(dep.id),
-            Event::DeploymentStarted(ev::Started {
-                strategy: strategy.kind().to_string(),
-                nodes: targets.len(),
-                phases: planned.phases.iter().map(|p| p.label.clone()).collect(),
-            }),
-        )
-        .await?;
+        let event = Event::DeploymentStarted(ev::Started {
+            strategy: strategy.kind().to_string(),
+            nodes: targets.len(),
+            phases: planned.phases.iter().map(|p| p.label.clone()).collect(),
+        });
+        events::append(db, dep.tenant_id, Some(dep.id), event).await?;
     }
-    Ok(Next::At(Utc::now()))
-}
-
-async fn finish(
-    engine: &Engine,
-    dep: &deployments::Model,
-    status: DeploymentStatus,
-    outcome: String,
-) -> Result<(), ServiceError> {
-    lifecycle::finish(engine.db(), engine, dep, status, outcome).await?;
-    Ok(())
-}
-
-/// Turns the deployment back and looks again at once.
-async fn begin_rollback(
-    db: &DatabaseConnection,
-    dep: &deployments::Model,
-    reason: String,
-) -> Result<Next, ServiceError> {
-    lifecycle::begin_rollback(db, dep, reason).await?;
-    Ok(Next::At(Utc::now()))
-}
-
-/// Nodes by id, for names in messages and liveness.
-async fn nodes_of(
-    db: &DatabaseConnection,
-    env_id: i64,
-) -> Result<HashMap<i64, nodes::Model>, ServiceError> {
-    Ok(nodes::Entity::find()
-        .filter(nodes::Column::EnvironmentId.eq(env_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|n| (n.id, n))
-        .collect())
-}
-
-fn command_id(dep: i64, phase: i32, node: i64, action: StepAction) -> String {
-    if phase == ROLLBACK_PHASE {
-        format!("d{dep}-rollback-n{node}")
-    } else {
-        format!("d{dep}-p{phase}-n{node}-{action}")
-    }
+    Ok(true)
 }
 
 /// Inserts the steps that do not exist yet and nudges their nodes' connections.
-async fn ensure_steps(
+async fn create_steps(
     engine: &Engine,
     dep: &deployments::Model,
     phase: i32,
     action: StepAction,
     wanted: &[(i64, Option<String>)],
-    existing: &[deployment_steps::Model],
 ) -> Result<(), ServiceError> {
-    let db = engine.db();
     let now = Utc::now();
-    let created: Vec<i64> = wanted
-        .iter()
-        .map(|(node, _)| *node)
-        .filter(|node| !existing.iter().any(|s| s.node_id == Some(*node)))
-        .collect();
     let rows: Vec<deployment_steps::ActiveModel> = wanted
         .iter()
-        .filter(|(node, _)| created.contains(node))
         .map(|(node_id, target)| deployment_steps::ActiveModel {
             tenant_id: Set(dep.tenant_id),
             deployment_id: Set(dep.id),
@@ -248,66 +451,25 @@ async fn ensure_steps(
                     .do_nothing()
                     .to_owned(),
             )
-            .exec_without_returning(db)
+            .exec_without_returning(engine.db())
             .await?;
     }
-    engine.announce_commands(&created).await;
+    let nodes: Vec<i64> = wanted.iter().map(|(node, _)| *node).collect();
+    engine.announce_commands(&nodes).await;
     Ok(())
 }
 
-/// Makes sure the phase's steps exist and fails those whose node went silent.
-/// `None` while any is still unanswered; else the steps and the nodes by id.
-async fn run_steps(
-    engine: &Engine,
-    dep: &deployments::Model,
-    env_id: i64,
-    phase: i32,
-    action: StepAction,
-    wanted: &[(i64, Option<String>)],
-) -> Result<Option<(Vec<deployment_steps::Model>, HashMap<i64, nodes::Model>)>, ServiceError> {
-    let db = engine.db();
-    let mut steps = steps_of(db, dep.id, Some(phase), action).await?;
-    if steps.len() < wanted.len() {
-        ensure_steps(engine, dep, phase, action, wanted, &steps).await?;
-        steps = steps_of(db, dep.id, Some(phase), action).await?;
-    }
-    let nodes = nodes_of(db, env_id).await?;
-    fail_stale(engine, &mut steps, &nodes).await?;
-    if steps.iter().any(|s| s.status.is_open()) {
-        return Ok(None);
-    }
-    Ok(Some((steps, nodes)))
-}
-
-/// Fails unanswered steps whose node went silent or which waited too long.
-async fn fail_stale(
-    engine: &Engine,
-    steps: &mut [deployment_steps::Model],
-    nodes: &HashMap<i64, nodes::Model>,
+/// Fails unanswered steps, each once (an answer that came in meanwhile wins).
+async fn fail_steps(
+    db: &DatabaseConnection,
+    loaded: &Loaded,
+    stale: &[(i64, String)],
 ) -> Result<(), ServiceError> {
-    let db = engine.db();
     let now = Utc::now();
-    let silent_since = now - engine.config().node_timeout;
-    for step in steps.iter_mut().filter(|s| s.status.is_open()) {
-        let node = step.node_id.and_then(|id| nodes.get(&id));
-        let reason = match node {
-            None => Some("the node was removed".to_string()),
-            Some(n)
-                if n.status != NodeStatus::Online
-                    && n.last_heartbeat_at.is_none_or(|t| t < silent_since)
-                    && step.created_at < silent_since =>
-            {
-                Some(format!("node {} is offline", n.name))
-            }
-            Some(n)
-                if step.status == StepStatus::Sent
-                    && step.updated_at < now - engine.config().step_timeout =>
-            {
-                Some(format!("node {} did not answer in time", n.name))
-            }
-            _ => None,
+    for (id, reason) in stale {
+        let Some(step) = loaded.steps.iter().find(|s| s.id == *id) else {
+            continue;
         };
-        let Some(reason) = reason else { continue };
         let failed = deployment_steps::Entity::update_many()
             .col_expr(
                 deployment_steps::Column::Status,
@@ -315,449 +477,127 @@ async fn fail_stale(
             )
             .col_expr(
                 deployment_steps::Column::Result,
-                Some(json!({ "ok": false, "error": reason })).into(),
+                Expr::value(Some(json!({ "ok": false, "error": reason }))),
             )
-            .col_expr(deployment_steps::Column::UpdatedAt, now.into())
+            .col_expr(deployment_steps::Column::UpdatedAt, Expr::value(now))
             .filter(deployment_steps::Column::Id.eq(step.id))
             .filter(deployment_steps::Column::Status.is_in([StepStatus::Pending, StepStatus::Sent]))
             .exec(db)
             .await?;
-        if failed.rows_affected == 1 {
-            step.status = StepStatus::Failed;
-            step.result = Some(json!({ "ok": false, "error": reason }));
-            let outcome = ev::NodeOutcome {
-                node: node.map(|n| n.name.clone()),
-                node_id: step.node_id,
-                phase: step.phase,
-                error: Some(reason),
-                ..Default::default()
-            };
-            let event = match step.action {
-                StepAction::Rollback => Event::NodeRollbackFailed(outcome),
-                StepAction::Swap => Event::NodeSwapFailed(outcome),
-            };
-            events::append(db, step.tenant_id, Some(step.deployment_id), event).await?;
+        if failed.rows_affected != 1 {
+            continue;
         }
+        let outcome = ev::NodeOutcome {
+            node: step
+                .node_id
+                .and_then(|n| loaded.nodes.get(&n))
+                .map(|n| n.name.clone()),
+            node_id: step.node_id,
+            phase: step.phase,
+            error: Some(reason.clone()),
+            ..Default::default()
+        };
+        let event = match step.action {
+            StepAction::Rollback => Event::NodeRollbackFailed(outcome),
+            StepAction::Swap => Event::NodeSwapFailed(outcome),
+        };
+        events::append(db, loaded.dep.tenant_id, Some(loaded.dep.id), event).await?;
     }
     Ok(())
 }
 
-fn step_error(step: &deployment_steps::Model, nodes: &HashMap<i64, nodes::Model>) -> String {
-    let name = step
-        .node_id
-        .and_then(|id| nodes.get(&id))
-        .map(|n| n.name.clone())
-        .unwrap_or_else(|| "a removed node".into());
-    let error = step
-        .result
-        .as_ref()
-        .and_then(|r| r["error"].as_str())
-        .unwrap_or("failed");
-    format!("{name}: {error}")
-}
-
-async fn steps_of(
-    db: &DatabaseConnection,
-    dep: i64,
-    phase: Option<i32>,
-    action: StepAction,
-) -> Result<Vec<deployment_steps::Model>, ServiceError> {
-    let mut query = deployment_steps::Entity::find()
-        .filter(deployment_steps::Column::DeploymentId.eq(dep))
-        .filter(deployment_steps::Column::Action.eq(action));
-    if let Some(phase) = phase {
-        query = query.filter(deployment_steps::Column::Phase.eq(phase));
-    }
-    Ok(query
-        .order_by_asc(deployment_steps::Column::Id)
-        .all(db)
-        .await?)
-}
-
-async fn swap(
-    engine: &Engine,
-    dep: deployments::Model,
-    plan: &Plan,
-    env: &environments::Model,
-) -> Result<Next, ServiceError> {
-    let db = engine.db();
-    let index = dep.current_phase;
-    let Some(phase) = plan.phases.get(index as usize) else {
-        return next_phase(engine, dep, plan).await;
-    };
-    match &phase.action {
-        PhaseAction::Switch { to_pool } => {
-            let outcome = super::switch::run(
-                env.switch_hook.as_ref(),
-                engine.client(),
-                &engine.config().switch_commands,
-                &env.name,
-                plan.previous_pool.as_deref(),
-                to_pool,
-            )
-            .await;
-            match outcome {
-                Ok(()) => {
-                    set_active_pool(db, env, Some(to_pool)).await?;
-                    events::append(
-                        db,
-                        dep.tenant_id,
-                        Some(dep.id),
-                        Event::TrafficSwitched(ev::TrafficSwitched {
-                            environment: env.name.clone(),
-                            from: plan.previous_pool.clone(),
-                            to: to_pool.clone(),
-                            rollback: false,
-                        }),
-                    )
-                    .await?;
-                    enter_verify(db, &dep, phase).await
-                }
-                Err(error) => {
-                    begin_rollback(db, &dep, format!("the switch to {to_pool} failed: {error}"))
-                        .await
-                }
-            }
-        }
-        PhaseAction::Swap => {
-            if steps_of(db, dep.id, Some(index), StepAction::Swap)
-                .await?
-                .is_empty()
-            {
-                events::append(
-                    db,
-                    dep.tenant_id,
-                    Some(dep.id),
-                    Event::PhaseStarted(ev::PhaseStarted {
-                        phase: index,
-                        label: phase.label.clone(),
-                        nodes: phase.nodes.len(),
-                    }),
-                )
-                .await?;
-            }
-            let wanted: Vec<_> = phase.nodes.iter().map(|n| (*n, None)).collect();
-            let Some((steps, nodes)) =
-                run_steps(engine, &dep, env.id, index, StepAction::Swap, &wanted).await?
-            else {
-                return Ok(soon());
-            };
-            let all_failed: Vec<_> = steps_of(db, dep.id, None, StepAction::Swap)
-                .await?
-                .into_iter()
-                .filter(|s| s.status == StepStatus::Failed)
-                .collect();
-            if all_failed.len() as u32 > plan.max_failed {
-                let first = all_failed
-                    .first()
-                    .map(|s| step_error(s, &nodes))
-                    .unwrap_or_default();
-                let reason = if all_failed.len() == 1 {
-                    format!("{} failed: {first}", phase.label)
-                } else {
-                    format!(
-                        "{} nodes failed (at most {} may); first: {first}",
-                        all_failed.len(),
-                        plan.max_failed
-                    )
-                };
-                return begin_rollback(db, &dep, reason).await;
-            }
-            events::append(
-                db,
-                dep.tenant_id,
-                Some(dep.id),
-                Event::PhaseSwapped(ev::PhaseSwapped {
-                    phase: index,
-                    label: phase.label.clone(),
-                    swapped: steps
-                        .iter()
-                        .filter(|s| s.status == StepStatus::Done)
-                        .count(),
-                    failed: steps
-                        .iter()
-                        .filter(|s| s.status == StepStatus::Failed)
-                        .count(),
-                }),
-            )
-            .await?;
-            enter_verify(db, &dep, phase).await
-        }
-    }
-}
-
+/// Starts watching the current phase.
 async fn enter_verify(
     db: &DatabaseConnection,
     dep: &deployments::Model,
-    phase: &Phase,
-) -> Result<Next, ServiceError> {
+) -> Result<(), ServiceError> {
     let now = Utc::now();
-    let mut active = dep.clone().into_active_model();
-    active.stage = Set(Stage::Verify);
-    active.phase_started_at = Set(Some(now));
-    active.analyzed_at = Set(Some(now));
-    active.updated_at = Set(now);
-    active.update(db).await?;
-    Ok(if phase.wait_secs == 0 {
-        Next::At(now)
-    } else {
-        Next::At(now + Duration::seconds(1))
-    })
-}
-
-async fn verify(
-    engine: &Engine,
-    dep: deployments::Model,
-    plan: &Plan,
-    env: &environments::Model,
-) -> Result<Next, ServiceError> {
-    let db = engine.db();
-    let Some(phase) = plan.phases.get(dep.current_phase as usize) else {
-        return next_phase(engine, dep, plan).await;
-    };
-    let now = Utc::now();
-    let started = dep.phase_started_at.unwrap_or(now);
-    let deadline = started + Duration::seconds(phase.wait_secs as i64);
-    if dep.skip_wait {
-        return next_phase(engine, dep, plan).await;
-    }
-    let Some(thresholds) = phase.thresholds else {
-        return if now >= deadline {
-            next_phase(engine, dep, plan).await
-        } else {
-            Ok(Next::At(deadline))
-        };
-    };
-    let settings = analysis_of(env);
-    let canaries: Vec<i64> = steps_of(db, dep.id, None, StepAction::Swap)
-        .await?
-        .into_iter()
-        .filter(|s| s.status == StepStatus::Done)
-        .filter_map(|s| s.node_id)
-        .collect();
-    let analyzed = dep.analyzed_at.unwrap_or(started);
-    if now >= analyzed + settings.interval || now >= deadline {
-        let names: Vec<String> = {
-            let nodes = nodes_of(db, env.id).await?;
-            canaries
-                .iter()
-                .filter_map(|id| nodes.get(id).map(|n| n.name.clone()))
-                .collect()
-        };
-        let version = module_versions::Entity::find_by_id(dep.module_version_id)
-            .one(db)
-            .await?
-            .ok_or(ServiceError::NotFound("module version"))?;
-        let module = modules::Entity::find_by_id(dep.module_id)
-            .one(db)
-            .await?
-            .ok_or(ServiceError::NotFound("module"))?;
-        let judge = |since: DateTime<Utc>| {
-            let window = Window {
-                module: &module.name,
-                version: &version.version,
-                node_ids: &canaries,
-                node_names: &names,
-                since,
-                until: now,
-            };
-            let analysis = env.analysis.clone();
-            async move {
-                match providers::samples(db, engine.client(), &analysis, &window).await {
-                    Ok(samples) => decide(&samples, &thresholds, settings.min_requests),
-                    Err(error) => {
-                        let mut d = decide(&[], &thresholds, settings.min_requests);
-                        d.reason = format!("no samples: {error}");
-                        d
-                    }
-                }
-            }
-        };
-        let decision = judge(analyzed).await;
-        events::append(
-            db,
-            dep.tenant_id,
-            Some(dep.id),
-            Event::Analysis(ev::Analysis {
-                phase: dep.current_phase,
-                label: phase.label.clone(),
-                verdict: decision.verdict,
-                reason: decision.reason.clone(),
-                requests: decision.requests,
-                errors: decision.errors,
-                error_rate: decision.error_rate,
-                p95_ms: decision.p95_ms,
-                max_error_rate: thresholds.max_error_rate,
-                max_p95_ms: thresholds.max_p95_ms,
-                canaries: canaries.len(),
-            }),
-        )
+    deployments::Entity::update_many()
+        .col_expr(deployments::Column::Stage, Expr::value(Stage::Verify))
+        .col_expr(deployments::Column::PhaseStartedAt, Expr::value(Some(now)))
+        .col_expr(deployments::Column::AnalyzedAt, Expr::value(Some(now)))
+        .col_expr(deployments::Column::UpdatedAt, Expr::value(now))
+        .filter(deployments::Column::Id.eq(dep.id))
+        .exec(db)
         .await?;
-        if decision.verdict == Verdict::Fail {
-            return begin_rollback(db, &dep, format!("{}: {}", phase.label, decision.reason)).await;
-        }
-        let mut active = dep.clone().into_active_model();
-        active.analyzed_at = Set(Some(now));
-        active.updated_at = Set(now);
-        let dep = active.update(db).await?;
-        if now >= deadline {
-            // The phase as a whole must have enough evidence.
-            let whole = judge(started).await;
-            return match whole.verdict {
-                Verdict::Pass => next_phase(engine, dep, plan).await,
-                Verdict::Inconclusive if settings.inconclusive_passes => {
-                    next_phase(engine, dep, plan).await
-                }
-                Verdict::Inconclusive => {
-                    begin_rollback(
-                        db,
-                        &dep,
-                        format!(
-                            "{}: inconclusive at the end of the phase: {}",
-                            phase.label, whole.reason
-                        ),
-                    )
-                    .await
-                }
-                Verdict::Fail => {
-                    begin_rollback(db, &dep, format!("{}: {}", phase.label, whole.reason)).await
-                }
-            };
-        }
-    }
-    let next_look = (analyzed + settings.interval).max(now + Duration::milliseconds(200));
-    Ok(Next::At(next_look.min(deadline)))
+    Ok(())
 }
 
-async fn next_phase(
+/// Judges the canaries' samples from `since` to `now`. A provider that
+/// cannot be asked makes the window inconclusive, never a pass.
+async fn judge(
     engine: &Engine,
-    dep: deployments::Model,
-    plan: &Plan,
-) -> Result<Next, ServiceError> {
+    loaded: &Loaded,
+    world: &World<'_>,
+    canaries: &[i64],
+    thresholds: Thresholds,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Judgement, ServiceError> {
     let db = engine.db();
-    let next = dep.current_phase + 1;
-    if next as usize >= plan.phases.len() {
-        let nodes: usize = plan.phases.iter().map(|p| p.nodes.len()).sum();
-        finish(
-            engine,
-            &dep,
-            DeploymentStatus::Succeeded,
-            format!("{nodes} nodes swapped"),
-        )
-        .await?;
-        return Ok(Next::Done);
-    }
-    let now = Utc::now();
-    let mut active = dep.into_active_model();
-    active.current_phase = Set(next);
-    active.stage = Set(Stage::Swap);
-    active.skip_wait = Set(false);
-    active.updated_at = Set(now);
-    active.update(db).await?;
-    Ok(Next::At(now))
-}
-
-async fn roll_back(
-    engine: &Engine,
-    dep: deployments::Model,
-    plan: &Plan,
-    env: &environments::Model,
-) -> Result<Next, ServiceError> {
-    let db = engine.db();
-    // Blue-green: traffic goes back to the old pool first; that is the instant part.
-    let mut switch_error = None;
-    if let Some(previous) = &plan.previous_pool {
-        if env.active_pool.as_deref() != Some(previous.as_str())
-            && traffic_moved(db, dep.id).await?
-        {
-            let from = env.active_pool.clone();
-            match super::switch::run(
-                env.switch_hook.as_ref(),
-                engine.client(),
-                &engine.config().switch_commands,
-                &env.name,
-                from.as_deref(),
-                previous,
-            )
-            .await
-            {
-                Ok(()) => {
-                    set_active_pool(db, env, Some(previous)).await?;
-                    events::append(
-                        db,
-                        dep.tenant_id,
-                        Some(dep.id),
-                        Event::TrafficSwitched(ev::TrafficSwitched {
-                            environment: env.name.clone(),
-                            from,
-                            to: previous.clone(),
-                            rollback: true,
-                        }),
-                    )
-                    .await?;
-                }
-                Err(error) => {
-                    switch_error = Some(format!(
-                        "switching traffic back to {previous} failed: {error}"
-                    ))
-                }
-            }
-        }
-    }
-    let swapped: Vec<_> = steps_of(db, dep.id, None, StepAction::Swap)
-        .await?
-        .into_iter()
-        .filter(|s| s.status == StepStatus::Done)
-        .filter_map(|s| {
-            let node = s.node_id?;
-            let previous = s
-                .result
-                .as_ref()
-                .and_then(|r| r["previous_version"].as_str().map(str::to_string));
-            Some((node, previous))
-        })
-        .collect();
-    let Some((steps, nodes)) = run_steps(
-        engine,
-        &dep,
-        env.id,
-        ROLLBACK_PHASE,
-        StepAction::Rollback,
-        &swapped,
-    )
-    .await?
-    else {
-        return Ok(soon());
-    };
-    let reason = dep.outcome.clone().unwrap_or_else(|| "rolled back".into());
-    let failures: Vec<String> = steps
+    let dep = &loaded.dep;
+    let names: Vec<String> = canaries
         .iter()
-        .filter(|s| s.status == StepStatus::Failed)
-        .map(|s| step_error(s, &nodes))
-        .chain(switch_error)
+        .filter_map(|id| loaded.nodes.get(id).map(|n| n.name.clone()))
         .collect();
-    if failures.is_empty() {
-        finish(engine, &dep, DeploymentStatus::RolledBack, reason).await?;
-    } else {
-        finish(
-            engine,
-            &dep,
-            DeploymentStatus::Failed,
-            format!("{reason}; the rollback failed too: {}", failures.join("; ")),
-        )
-        .await?;
-    }
-    Ok(Next::Done)
+    let version = module_versions::Entity::find_by_id(dep.module_version_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound("module version"))?;
+    let module = modules::Entity::find_by_id(dep.module_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound("module"))?;
+    let window = Window {
+        module: &module.name,
+        version: &version.version,
+        node_ids: canaries,
+        node_names: &names,
+        since,
+        until: now,
+    };
+    let min_requests = world.analysis.min_requests;
+    Ok(
+        match providers::samples(db, engine.client(), &loaded.env.analysis, &window).await {
+            Ok(samples) => judge_samples(&samples, &thresholds, min_requests),
+            Err(error) => {
+                let mut d = judge_samples(&[], &thresholds, min_requests);
+                d.reason = format!("no samples: {error}");
+                d
+            }
+        },
+    )
 }
 
-async fn traffic_moved(db: &DatabaseConnection, dep: i64) -> Result<bool, ServiceError> {
-    use sea_orm::PaginatorTrait;
-    Ok(crate::entities::events::Entity::find()
-        .filter(crate::entities::events::Column::DeploymentId.eq(dep))
-        .filter(crate::entities::events::Column::Kind.eq(EventKind::TrafficSwitched))
-        .count(db)
-        .await?
-        > 0)
+async fn record_analysis(
+    db: &DatabaseConnection,
+    loaded: &Loaded,
+    world: &World<'_>,
+    judged: &Judgement,
+    thresholds: &Thresholds,
+    canaries: usize,
+) -> Result<(), ServiceError> {
+    let dep = &loaded.dep;
+    let label = usize::try_from(dep.current_phase)
+        .ok()
+        .and_then(|i| world.plan.phases.get(i))
+        .map(|p| p.label.clone())
+        .unwrap_or_default();
+    let event = Event::Analysis(ev::Analysis {
+        phase: dep.current_phase,
+        label,
+        verdict: judged.verdict,
+        reason: judged.reason.clone(),
+        requests: judged.requests,
+        errors: judged.errors,
+        error_rate: judged.error_rate,
+        p95_ms: judged.p95_ms,
+        max_error_rate: thresholds.max_error_rate,
+        max_p95_ms: thresholds.max_p95_ms,
+        canaries,
+    });
+    events::append(db, dep.tenant_id, Some(dep.id), event).await?;
+    Ok(())
 }
 
 async fn set_active_pool(
@@ -768,9 +608,9 @@ async fn set_active_pool(
     environments::Entity::update_many()
         .col_expr(
             environments::Column::ActivePool,
-            pool.map(str::to_string).into(),
+            Expr::value(pool.map(str::to_string)),
         )
-        .col_expr(environments::Column::UpdatedAt, Utc::now().into())
+        .col_expr(environments::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(environments::Column::Id.eq(env.id))
         .exec(db)
         .await?;
