@@ -133,9 +133,12 @@ pub async fn newest_id(
     if let Some(tenant_id) = tenant_id {
         query = query.filter(events::Column::TenantId.eq(tenant_id));
     }
-    Ok(query
+    let newest: Option<i64> = query
+        .select_only()
+        .column(events::Column::Id)
         .order_by_desc(events::Column::Id)
+        .into_tuple()
         .one(db)
-        .await?
-        .map_or(0, |e| e.id))
+        .await?;
+    Ok(newest.unwrap_or(0))
 }

@@ -354,7 +354,8 @@ async fn a_replica_started_later_does_not_replay_history_as_live() {
         &db,
         &format!(
             "INSERT INTO events (tenant_id, deployment_id, kind, payload, created_at) \
-             SELECT {tenant}, NULL, 'note', '{{}}'::jsonb, now() FROM generate_series(1, 20000)"
+             SELECT {tenant}, NULL, 'paused', '{{\"by\": \"history\"}}'::jsonb, now() \
+             FROM generate_series(1, 20000)"
         ),
     )
     .await
