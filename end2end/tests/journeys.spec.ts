@@ -33,7 +33,8 @@ test('a deployer runs the wizard for a canary to production; another admin appro
   await deployer.getByLabel('Phase 2 nodes (%)').fill('3');
   await expect(deployer.getByText('phases must grow: 3% follows 5%')).toBeVisible();
   await expect(deployer.getByRole('button', { name: 'Deploy' })).toBeDisabled();
-  await deployer.getByRole('button', { name: 'Remove phase 3' }).click();
+  // The guide's six phases, cut down to two.
+  for (let left = 6; left > 2; left--) await deployer.getByRole('button', { name: 'Remove phase 3' }).click();
   await deployer.getByLabel('Phase 1 nodes (%)').fill('34');
   await deployer.getByLabel('Phase 1 duration').fill('3s');
   await deployer.getByLabel('Phase 1 max error rate (%)').fill('50');

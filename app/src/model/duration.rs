@@ -103,6 +103,22 @@ impl BoundedDuration {
     }
 }
 
+/// Seconds written the way [`BoundedDuration::parse`] reads them back:
+/// `1h30m`, `10m`, `45s`.
+pub fn text(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    for (n, unit) in [(h, "h"), (m, "m"), (s, "s")] {
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    if out.is_empty() {
+        out.push_str("0s");
+    }
+    out
+}
+
 /// Bare digits are seconds; otherwise number-unit pairs with no spaces,
 /// each unit smaller than the one before (so `1h1h` and `5 m` are refused).
 fn seconds_of(text: &str) -> Option<u64> {
@@ -144,6 +160,16 @@ fn seconds_of(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_durations_read_back_as_the_same_seconds() {
+        for secs in [1, 45, 60, 300, 600, 5400, 3600, 86_399, 604_800] {
+            let written = text(secs);
+            assert_eq!(seconds_of(&written), Some(secs), "{written}");
+        }
+        assert_eq!(text(5400), "1h30m");
+        assert_eq!(text(600), "10m");
+    }
 
     #[test]
     fn plain_durations_parse() {

@@ -64,13 +64,49 @@ impl PhaseInput {
     }
 }
 
-/// The operations guide's canary: 5 % for 10 min, 20 % for 15 min, then everyone.
+/// One phase of the guide's canary.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GuidePhase {
+    pub percent: u32,
+    pub duration_secs: u64,
+    /// A fraction: 0.001 is 0.1 %.
+    pub max_error_rate: f64,
+    pub max_p95_ms: f64,
+}
+
+const fn guide(percent: u32, minutes: u64, max_error_rate: f64, max_p95_ms: f64) -> GuidePhase {
+    GuidePhase {
+        percent,
+        duration_secs: minutes * 60,
+        max_error_rate,
+        max_p95_ms,
+    }
+}
+
+/// The operations guide's canary: 5 % for 10 min, 20 % for 15 min, then 20 %
+/// more every 5 min. The server's default canary and the wizard's first draft.
+pub const GUIDE_CANARY: [GuidePhase; 6] = [
+    guide(5, 10, 0.001, 100.0),
+    guide(20, 15, 0.005, 200.0),
+    guide(40, 5, 0.005, 200.0),
+    guide(60, 5, 0.005, 200.0),
+    guide(80, 5, 0.005, 200.0),
+    guide(100, 5, 0.005, 200.0),
+];
+
+/// The guide's canary as the wizard's fields.
 pub fn guide_phases() -> Vec<PhaseInput> {
-    vec![
-        PhaseInput::new("5", "10m", "0.1", "100"),
-        PhaseInput::new("20", "15m", "0.5", "200"),
-        PhaseInput::new("100", "5m", "0.5", "200"),
-    ]
+    GUIDE_CANARY
+        .iter()
+        .map(|p| {
+            PhaseInput::new(
+                &p.percent.to_string(),
+                &duration::text(p.duration_secs),
+                &format!("{}", p.max_error_rate * 100.0),
+                &format!("{}", p.max_p95_ms),
+            )
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -208,6 +244,13 @@ mod tests {
         assert_eq!(doc["phases"][0]["percent"], 5);
         assert_eq!(doc["phases"][0]["duration"], "10m");
         assert!((doc["phases"][0]["max_error_rate"].as_f64().unwrap() - 0.001).abs() < 1e-12);
+        // The whole guide: 5 %, 20 %, then 20 % more every 5 minutes.
+        let percents: Vec<u64> = (0..6)
+            .map(|i| doc["phases"][i]["percent"].as_u64().unwrap())
+            .collect();
+        assert_eq!(percents, [5, 20, 40, 60, 80, 100]);
+        assert_eq!(doc["phases"][1]["duration"], "15m");
+        assert_eq!(doc["phases"][5]["max_p95_ms"], 200.0);
     }
 
     #[test]

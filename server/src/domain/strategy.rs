@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use app::model::duration::{self, BoundedDuration, Bounds};
 use app::model::wizard;
+use app::model::wizard::GUIDE_CANARY;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -33,16 +34,6 @@ pub struct CanaryPhase {
     pub max_error_rate: f64,
     pub max_p95_ms: f64,
 }
-
-/// The first two canary phases of the operations guide; after them, +20 % every 5 min.
-const GUIDE_PHASES: [(u32, u64, f64, f64); 6] = [
-    (5, 600, 0.001, 100.0),
-    (20, 900, 0.005, 200.0),
-    (40, 300, 0.005, 200.0),
-    (60, 300, 0.005, 200.0),
-    (80, 300, 0.005, 200.0),
-    (100, 300, 0.005, 200.0),
-];
 
 /// A strategy document that cannot be used; `path` names the bad part,
 /// e.g. `phases[1].percent`.
@@ -108,13 +99,14 @@ impl Strategy {
             }
             "canary" => {
                 let phases = match &doc["phases"] {
-                    Value::Null => GUIDE_PHASES
+                    // The operations guide's, as the wizard drafts it.
+                    Value::Null => GUIDE_CANARY
                         .iter()
-                        .map(|&(percent, secs, rate, p95)| CanaryPhase {
-                            percent,
-                            duration_secs: secs,
-                            max_error_rate: rate,
-                            max_p95_ms: p95,
+                        .map(|p| CanaryPhase {
+                            percent: p.percent,
+                            duration_secs: p.duration_secs,
+                            max_error_rate: p.max_error_rate,
+                            max_p95_ms: p.max_p95_ms,
                         })
                         .collect(),
                     Value::Array(items) if !items.is_empty() && items.len() <= 50 => {
@@ -250,6 +242,28 @@ pub fn summarize(strategy: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_wizards_draft_canary_is_the_servers_default() {
+        let draft = app::model::wizard::StrategyInput {
+            kind: "canary".into(),
+            ..Default::default()
+        }
+        .document()
+        .expect("a document");
+        let (Ok(Strategy::Canary { phases: drafted }), Ok(Strategy::Canary { phases: default })) = (
+            Strategy::parse(&draft),
+            Strategy::parse(&serde_json::json!({"kind": "canary"})),
+        ) else {
+            panic!("both are canaries");
+        };
+        assert_eq!(drafted.len(), default.len());
+        for (d, s) in drafted.iter().zip(&default) {
+            assert_eq!((d.percent, d.duration_secs), (s.percent, s.duration_secs));
+            assert!((d.max_error_rate - s.max_error_rate).abs() < 1e-12);
+            assert!((d.max_p95_ms - s.max_p95_ms).abs() < 1e-9);
+        }
+    }
     use serde_json::json;
 
     #[test]
