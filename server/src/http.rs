@@ -6,6 +6,7 @@ pub mod api_errors;
 pub mod audit_trail;
 pub mod auth;
 pub mod error;
+pub mod extract;
 pub mod fallback;
 pub mod health;
 pub mod live;

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -15,6 +14,7 @@ use axum::{Json, Router};
 
 use crate::engine::dispatch::{self, Resend};
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::ApiJson;
 use crate::http::state::AppState;
 use crate::services::lifecycle::Orchestrator;
 use crate::services::nodes;
@@ -35,9 +35,8 @@ pub fn routes() -> Router<AppState> {
 /// `POST /api/v1/agents/enroll` `{token, name, labels, agent_version}` → 201.
 async fn enroll(
     State(state): State<AppState>,
-    body: Result<Json<EnrollRequest>, JsonRejection>,
+    ApiJson(request): ApiJson<EnrollRequest>,
 ) -> ApiResult<(axum::http::StatusCode, Json<EnrollResponse>)> {
-    let Json(request) = body?;
     let enrolled = nodes::enroll(&state.db, request)
         .await
         .map_err(|e| match e {

@@ -1,7 +1,7 @@
 //! The one error type of the HTTP layer. Every failure leaves as
 //! `{"error": {"code", "message", "field"?}}` with an honest status.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::JsonRejection;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -155,14 +155,6 @@ impl From<ServiceError> for ApiError {
                 ApiError::Unavailable
             }
             ServiceError::Unexpected(cause) => ApiError::Internal(cause),
-        }
-    }
-}
-
-impl From<QueryRejection> for ApiError {
-    fn from(rejection: QueryRejection) -> Self {
-        ApiError::BadRequest {
-            message: format!("invalid query string: {}", rejection.body_text()),
         }
     }
 }

@@ -6,10 +6,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use app::model::role::Action;
-use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -18,6 +17,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::engine::live::LiveHub;
 use crate::http::auth::csrf;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiQuery, Id};
 use crate::http::state::AppState;
 use crate::services::events::missed;
 use crate::services::principal::{Credential, Principal};
@@ -39,8 +39,7 @@ pub struct LiveQuery {
     after: Option<String>,
 }
 
-fn after(query: Result<Query<LiveQuery>, QueryRejection>) -> ApiResult<Option<i64>> {
-    let Query(query) = query?;
+fn after(query: LiveQuery) -> ApiResult<Option<i64>> {
     match query.after.filter(|a| !a.trim().is_empty()) {
         None => Ok(None),
         Some(text) => text
@@ -73,7 +72,7 @@ pub async fn tenant(
     State(state): State<AppState>,
     principal: Principal,
     headers: HeaderMap,
-    query: Result<Query<LiveQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<LiveQuery>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     principal.require(Action::Read)?;
@@ -90,12 +89,11 @@ pub async fn deployment(
     State(state): State<AppState>,
     principal: Principal,
     headers: HeaderMap,
-    id: Result<Path<i64>, PathRejection>,
-    query: Result<Query<LiveQuery>, QueryRejection>,
+    Id(id): Id,
+    ApiQuery(query): ApiQuery<LiveQuery>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     principal.require(Action::Read)?;
-    let Path(id) = id.map_err(|_| ApiError::invalid("id", "deployment ids are whole numbers"))?;
     crate::services::deployments::check_visible(&state.db, &principal.tenant, id).await?;
     let after = after(query)?;
     check_origin(&principal, &headers)?;

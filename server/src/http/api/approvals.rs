@@ -1,11 +1,11 @@
 use app::model::deployment::ApprovalInbox;
 use axum::body::Bytes;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiQuery, Id};
 use crate::http::state::AppState;
 use crate::services::approvals::{self, Decided, Decision};
 use crate::services::principal::Principal;
@@ -20,9 +20,8 @@ pub struct InboxQuery {
 pub async fn inbox(
     State(state): State<AppState>,
     principal: Principal,
-    query: Result<Query<InboxQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<InboxQuery>,
 ) -> ApiResult<Json<ApprovalInbox>> {
-    let Query(query) = query?;
     match query.status.as_deref().map(str::trim) {
         None | Some("") | Some("pending") => {}
         Some(other) => {
@@ -47,11 +46,10 @@ pub struct DecisionBody {
 async fn decide(
     state: AppState,
     principal: Principal,
-    id: Result<Path<i64>, PathRejection>,
+    id: i64,
     body: Bytes,
     decision: Decision,
 ) -> ApiResult<Json<Decided>> {
-    let Path(id) = id.map_err(|_| ApiError::invalid("id", "deployment ids are whole numbers"))?;
     // The body is optional for an approval: no body is no comment.
     let body: DecisionBody = if body.iter().all(u8::is_ascii_whitespace) {
         DecisionBody::default()
@@ -77,7 +75,7 @@ async fn decide(
 pub async fn approve(
     State(state): State<AppState>,
     principal: Principal,
-    id: Result<Path<i64>, PathRejection>,
+    Id(id): Id,
     body: Bytes,
 ) -> ApiResult<Json<Decided>> {
     decide(state, principal, id, body, Decision::Approved).await
@@ -87,7 +85,7 @@ pub async fn approve(
 pub async fn reject(
     State(state): State<AppState>,
     principal: Principal,
-    id: Result<Path<i64>, PathRejection>,
+    Id(id): Id,
     body: Bytes,
 ) -> ApiResult<Json<Decided>> {
     decide(state, principal, id, body, Decision::Rejected).await

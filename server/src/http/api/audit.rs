@@ -1,11 +1,11 @@
 use app::model::role::Action;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::ApiQuery;
 use app::model::admin::AuditPage;
 
 use crate::http::state::AppState;
@@ -26,10 +26,9 @@ pub struct AuditQuery {
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    query: Result<Query<AuditQuery>, QueryRejection>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
     principal.require(Action::ReadAudit)?;
-    let Query(q) = query?;
     let some = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     let outcome = some(q.outcome);
     if let Some(o) = &outcome {

@@ -13,6 +13,7 @@ use tower_sessions::Session;
 use crate::domain::redirect::local_path;
 use crate::http::auth::session_auth::{self, SessionAuth};
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::ApiJson;
 use crate::http::state::AppState;
 use crate::services::principal::Principal;
 use crate::services::tenants::{self, Membership};
@@ -172,9 +173,8 @@ pub struct PasswordChange {
 pub async fn change_password(
     State(state): State<AppState>,
     principal: Principal,
-    body: Result<Json<PasswordChange>, axum::extract::rejection::JsonRejection>,
+    ApiJson(change): ApiJson<PasswordChange>,
 ) -> ApiResult<StatusCode> {
-    let Json(change) = body?;
     users::change_password(
         &state.db,
         principal.user_id,
@@ -195,9 +195,8 @@ pub async fn switch_tenant(
     State(state): State<AppState>,
     session: Session,
     principal: Principal,
-    body: Result<Json<TenantSwitch>, axum::extract::rejection::JsonRejection>,
+    ApiJson(switch): ApiJson<TenantSwitch>,
 ) -> ApiResult<Json<Me>> {
-    let Json(switch) = body?;
     let auth = session_auth::read(&session)
         .await?
         .ok_or_else(|| ApiError::BadRequest {

@@ -2,12 +2,12 @@ use app::model::deployment::{
     DeploymentDetail, DeploymentFilter, DeploymentPage, DeploymentStatus, EventPage,
 };
 use app::model::role::Action;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
+use crate::http::extract::{ApiJson, ApiQuery, Id};
 use crate::services::deployments::{self, Acted, Created, NewDeployment, Verb};
 
 use crate::http::error::{ApiError, ApiResult};
@@ -74,29 +74,22 @@ impl ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<DeploymentPage>> {
     principal.require(Action::Read)?;
-    let Query(query) = query?;
     let filter = query.parse()?;
     Ok(Json(
         state.read.deployments(&principal.tenant, &filter).await?,
     ))
 }
 
-fn deployment_id(id: Result<Path<i64>, PathRejection>) -> ApiResult<i64> {
-    let Path(id) = id.map_err(|_| ApiError::invalid("id", "deployment ids are whole numbers"))?;
-    Ok(id)
-}
-
 /// `GET /api/v1/deployments/{id}`: status, plan, phase and every node's state.
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
-    id: Result<Path<i64>, PathRejection>,
+    Id(id): Id,
 ) -> ApiResult<Json<DeploymentDetail>> {
     principal.require(Action::Read)?;
-    let id = deployment_id(id)?;
     Ok(Json(
         deployments::detail(&state.db, &state.read, &principal.tenant, id).await?,
     ))
@@ -106,9 +99,8 @@ pub async fn show(
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
-    body: Result<Json<NewDeployment>, JsonRejection>,
+    ApiJson(body): ApiJson<NewDeployment>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
-    let Json(body) = body?;
     let created = deployments::create(
         &state.db,
         &state.engine,
@@ -130,12 +122,10 @@ pub struct EventsQuery {
 pub async fn events(
     State(state): State<AppState>,
     principal: Principal,
-    id: Result<Path<i64>, PathRejection>,
-    query: Result<Query<EventsQuery>, QueryRejection>,
+    Id(id): Id,
+    ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> ApiResult<Json<EventPage>> {
     principal.require(Action::Read)?;
-    let id = deployment_id(id)?;
-    let Query(query) = query?;
     let after = match query.after.filter(|a| !a.is_empty()) {
         None => 0,
         Some(a) => a
@@ -160,13 +150,7 @@ pub async fn events(
     Ok(Json(EventPage { items, last_id }))
 }
 
-async fn act(
-    state: AppState,
-    principal: Principal,
-    id: Result<Path<i64>, PathRejection>,
-    verb: Verb,
-) -> ApiResult<Json<Acted>> {
-    let id = deployment_id(id)?;
+async fn act(state: AppState, principal: Principal, id: i64, verb: Verb) -> ApiResult<Json<Acted>> {
     Ok(Json(
         deployments::act(&state.db, &state.engine, &principal, id, verb).await?,
     ))
@@ -178,7 +162,7 @@ macro_rules! action {
         pub async fn $name(
             State(state): State<AppState>,
             principal: Principal,
-            id: Result<Path<i64>, PathRejection>,
+            Id(id): Id,
         ) -> ApiResult<Json<Acted>> {
             act(state, principal, id, $verb).await
         }

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::Json;
 
 use crate::http::error::ApiResult;
+use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::state::AppState;
 use crate::services::principal::Principal;
 
@@ -21,12 +22,8 @@ pub async fn update(
     State(state): State<AppState>,
     principal: Principal,
     axum::extract::Path(name): axum::extract::Path<String>,
-    body: Result<
-        Json<serde_json::Map<String, serde_json::Value>>,
-        axum::extract::rejection::JsonRejection,
-    >,
+    ApiJson(patch): ApiJson<serde_json::Map<String, serde_json::Value>>,
 ) -> ApiResult<Json<EnvironmentSummary>> {
-    let Json(patch) = body?;
     crate::services::environments::update(
         &state.db,
         &principal,
@@ -60,12 +57,8 @@ pub async fn add_freeze_window(
     State(state): State<AppState>,
     principal: Principal,
     axum::extract::Path(name): axum::extract::Path<String>,
-    body: Result<
-        Json<serde_json::Map<String, serde_json::Value>>,
-        axum::extract::rejection::JsonRejection,
-    >,
+    ApiJson(body): ApiJson<serde_json::Map<String, serde_json::Value>>,
 ) -> ApiResult<(axum::http::StatusCode, Json<FreezeInfo>)> {
-    let Json(body) = body?;
     let created = crate::services::freeze::create(&state.db, &principal, &name, body).await?;
     Ok((axum::http::StatusCode::CREATED, Json(created)))
 }
@@ -74,11 +67,8 @@ pub async fn add_freeze_window(
 pub async fn remove_freeze_window(
     State(state): State<AppState>,
     principal: Principal,
-    path: Result<axum::extract::Path<(String, i64)>, axum::extract::rejection::PathRejection>,
+    ApiPath((name, id)): ApiPath<(String, i64)>,
 ) -> ApiResult<axum::http::StatusCode> {
-    let axum::extract::Path((name, id)) = path.map_err(|_| {
-        crate::http::error::ApiError::invalid("id", "freeze window ids are whole numbers")
-    })?;
     crate::services::freeze::delete(&state.db, &principal, &name, id).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -1,11 +1,11 @@
 use app::model::module::{ModuleInfo, VersionInfo};
 use app::model::role::Action;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 
 use crate::http::error::ApiResult;
+use crate::http::extract::ApiJson;
 use crate::http::state::AppState;
 use crate::services::modules::{self, NewModule, NewVersion};
 use crate::services::principal::Principal;
@@ -23,9 +23,8 @@ pub async fn list(
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
-    body: Result<Json<NewModule>, JsonRejection>,
+    ApiJson(body): ApiJson<NewModule>,
 ) -> ApiResult<(StatusCode, Json<ModuleInfo>)> {
-    let Json(body) = body?;
     Ok((
         StatusCode::CREATED,
         Json(modules::create(&state.db, &principal, body).await?),
@@ -49,9 +48,8 @@ pub async fn publish(
     State(state): State<AppState>,
     principal: Principal,
     Path(name): Path<String>,
-    body: Result<Json<NewVersion>, JsonRejection>,
+    ApiJson(body): ApiJson<NewVersion>,
 ) -> ApiResult<(StatusCode, Json<VersionInfo>)> {
-    let Json(body) = body?;
     Ok((
         StatusCode::CREATED,
         Json(modules::publish(&state.db, &principal, &name, body).await?),

@@ -1,12 +1,12 @@
 use app::model::module::{EnrollmentTokenInfo, NodeInfo};
 use app::model::role::Action;
 use axum::body::Bytes;
-use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::Id;
 use crate::http::state::AppState;
 use crate::services::nodes::{self, CreatedEnrollmentToken, NewEnrollmentToken};
 use crate::services::principal::Principal;
@@ -72,9 +72,8 @@ pub async fn enrollment_tokens(
 pub async fn revoke_enrollment_token(
     State(state): State<AppState>,
     principal: Principal,
-    id: Result<Path<i64>, PathRejection>,
+    Id(id): Id,
 ) -> ApiResult<StatusCode> {
-    let Path(id) = id.map_err(|_| ApiError::invalid("id", "token ids are whole numbers"))?;
     nodes::revoke_enrollment_token(&state.db, &principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -84,9 +83,8 @@ pub async fn revoke_enrollment_token(
 pub async fn remove(
     State(state): State<AppState>,
     principal: Principal,
-    id: Result<Path<i64>, PathRejection>,
+    Id(id): Id,
 ) -> ApiResult<StatusCode> {
-    let Path(id) = id.map_err(|_| ApiError::invalid("id", "node ids are whole numbers"))?;
     nodes::remove(&state.db, &principal, id).await?;
     // Its connection, if on this replica, notices at once; elsewhere at the next sweep.
     state.engine.hub().wake(&[id]);

@@ -1,10 +1,10 @@
-use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
 use crate::http::error::ApiResult;
+use crate::http::extract::ApiJson;
 use crate::http::state::AppState;
 use crate::services::principal::Principal;
 use crate::services::tenants::{self, Membership};
@@ -27,9 +27,8 @@ pub struct CreateTenant {
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
-    body: Result<Json<CreateTenant>, JsonRejection>,
+    ApiJson(body): ApiJson<CreateTenant>,
 ) -> ApiResult<(StatusCode, Json<Membership>)> {
-    let Json(body) = body?;
     let created = tenants::create(&state.db, &principal, &body.slug, &body.name).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }

@@ -1,12 +1,12 @@
 use app::model::role::Role;
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
 use crate::domain::token::parse_lifetime;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiJson, Id};
 use crate::services::principal::Principal;
 use app::model::admin::{CreatedToken, TokenInfo};
 
@@ -25,9 +25,8 @@ pub struct CreateToken {
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
-    body: Result<Json<CreateToken>, JsonRejection>,
+    ApiJson(body): ApiJson<CreateToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
-    let Json(body) = body?;
     let role = body
         .role
         .as_deref()
@@ -69,8 +68,7 @@ pub async fn list(
 pub async fn revoke(
     State(state): State<AppState>,
     principal: Principal,
-    id: Result<Path<i64>, PathRejection>,
+    Id(id): Id,
 ) -> ApiResult<Json<TokenInfo>> {
-    let Path(id) = id.map_err(|_| ApiError::invalid("id", "token ids are whole numbers"))?;
     Ok(Json(tokens::revoke(&state.db, &principal, id).await?))
 }

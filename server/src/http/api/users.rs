@@ -1,11 +1,11 @@
 use app::model::role::Role;
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiJson, Id};
 use crate::services::principal::Principal;
 use app::model::admin::{AddedMember, Member, NewMember};
 
@@ -37,9 +37,8 @@ pub async fn list(
 pub async fn add(
     State(state): State<AppState>,
     principal: Principal,
-    body: Result<Json<AddUser>, JsonRejection>,
+    ApiJson(body): ApiJson<AddUser>,
 ) -> ApiResult<(StatusCode, Json<AddedMember>)> {
-    let Json(body) = body?;
     let new = NewMember {
         role: role(&body.role)?,
         username: body.username,
@@ -65,11 +64,9 @@ pub struct UpdateUser {
 pub async fn update(
     State(state): State<AppState>,
     principal: Principal,
-    id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<UpdateUser>, JsonRejection>,
+    Id(id): Id,
+    ApiJson(body): ApiJson<UpdateUser>,
 ) -> ApiResult<Json<Member>> {
-    let Path(id) = id.map_err(|_| ApiError::invalid("id", "user ids are whole numbers"))?;
-    let Json(body) = body?;
     let change = MemberChange {
         role: body.role.as_deref().map(role).transpose()?,
         disabled: body.disabled,

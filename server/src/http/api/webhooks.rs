@@ -1,19 +1,14 @@
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::ApiResult;
+use crate::http::extract::{ApiJson, Id};
 use crate::services::principal::Principal;
 use app::model::admin::{DeliveryInfo, WebhookInfo};
 
 use crate::http::state::AppState;
 use crate::services::webhooks::{self, NewWebhook};
-
-fn webhook_id(id: Result<Path<i64>, PathRejection>) -> ApiResult<i64> {
-    let Path(id) = id.map_err(|_| ApiError::invalid("id", "webhook ids are whole numbers"))?;
-    Ok(id)
-}
 
 /// `GET /api/v1/webhooks` (Admin).
 pub async fn list(
@@ -28,9 +23,8 @@ pub async fn list(
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
-    body: Result<Json<NewWebhook>, JsonRejection>,
+    ApiJson(body): ApiJson<NewWebhook>,
 ) -> ApiResult<(StatusCode, Json<WebhookInfo>)> {
-    let Json(body) = body?;
     let created =
         webhooks::create(&state.db, &principal, body, &state.engine.config().outbound).await?;
     Ok((StatusCode::CREATED, Json(created)))
@@ -40,9 +34,9 @@ pub async fn create(
 pub async fn delete(
     State(state): State<AppState>,
     principal: Principal,
-    id: Result<Path<i64>, PathRejection>,
+    Id(id): Id,
 ) -> ApiResult<StatusCode> {
-    webhooks::delete(&state.db, &principal, webhook_id(id)?).await?;
+    webhooks::delete(&state.db, &principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -50,9 +44,7 @@ pub async fn delete(
 pub async fn deliveries(
     State(state): State<AppState>,
     principal: Principal,
-    id: Result<Path<i64>, PathRejection>,
+    Id(id): Id,
 ) -> ApiResult<Json<Vec<DeliveryInfo>>> {
-    Ok(Json(
-        webhooks::deliveries(&state.db, &principal, webhook_id(id)?).await?,
-    ))
+    Ok(Json(webhooks::deliveries(&state.db, &principal, id).await?))
 }
