@@ -82,12 +82,16 @@ struct Inner {
 }
 
 impl Engine {
-    pub fn new(db: DatabaseConnection, config: EngineConfig) -> Result<Self, prometheus::Error> {
+    pub fn new(
+        db: DatabaseConnection,
+        config: EngineConfig,
+        registry: &prometheus::Registry,
+    ) -> Result<Self, prometheus::Error> {
         let instance = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
-                metrics: metrics::EngineMetrics::new()?,
+                metrics: metrics::EngineMetrics::new(registry)?,
                 hub: AgentHub::default(),
                 wake: Notify::new(),
                 client: crate::outbound::Outbound::new(

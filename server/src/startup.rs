@@ -67,13 +67,17 @@ impl Application {
             admin: Arc::new(UiService),
             operate: Arc::new(UiService),
         };
-        let engine = Engine::new(db.clone(), config.engine.clone())
+        // One registry: every metric of the process is scraped from it.
+        let registry = prometheus::Registry::new();
+        let metrics = HttpMetrics::new(registry.clone()).context("Failed to register metrics")?;
+        let engine = Engine::new(db.clone(), config.engine.clone(), &registry)
             .context("Failed to register engine metrics")?;
-        let live = LiveHub::new(db.clone()).context("Failed to register live metrics")?;
+        let live =
+            LiveHub::new(db.clone(), &registry).context("Failed to register live metrics")?;
         let state = AppState {
             leptos_options,
             db: db.clone(),
-            metrics: Arc::new(HttpMetrics::new().context("Failed to register metrics")?),
+            metrics: Arc::new(metrics),
             read: ReadModel::new(db.clone()),
             services,
             oidc: config

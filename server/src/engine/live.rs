@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::model::event::EventInfo;
-use prometheus::IntGauge;
+use prometheus::{IntGauge, Registry};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -56,12 +56,13 @@ struct Inner {
 }
 
 impl LiveHub {
-    pub fn new(db: DatabaseConnection) -> Result<Self, prometheus::Error> {
+    pub fn new(db: DatabaseConnection, registry: &Registry) -> Result<Self, prometheus::Error> {
         let (sender, _) = broadcast::channel(BUFFER);
         let clients = IntGauge::new(
             "hotswap_websocket_clients",
             "Browsers and API clients following live events on this replica",
         )?;
+        registry.register(Box::new(clients.clone()))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db,

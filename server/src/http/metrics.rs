@@ -8,41 +8,108 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::sync::Mutex;
+
+use prometheus::core::Collector;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::http::error::ApiError;
+use crate::services::stats::{self, Counts};
 
+/// The process's one registry, with the HTTP layer's metrics and the
+/// database-derived counts it refreshes at each scrape; the engine and the
+/// live hub register theirs in it at start.
 pub struct HttpMetrics {
     registry: Registry,
     requests: IntCounterVec,
     duration: HistogramVec,
+    deployments: IntCounterVec,
+    active: IntGauge,
+    approvals: IntCounterVec,
+    queue_depth: IntGauge,
+    nodes: IntGaugeVec,
+    /// One scrape at a time refreshes and reads the database-derived counts.
+    scrape: Mutex<()>,
+}
+
+fn registered<C: Collector + Clone + 'static>(
+    registry: &Registry,
+    collector: C,
+) -> Result<C, prometheus::Error> {
+    registry.register(Box::new(collector.clone()))?;
+    Ok(collector)
 }
 
 impl HttpMetrics {
-    pub fn new() -> Result<Self, prometheus::Error> {
-        let registry = Registry::new();
-        let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests served"),
-            &["method", "route", "status"],
-        )?;
-        let duration = HistogramVec::new(
-            HistogramOpts::new(
-                "http_request_duration_seconds",
-                "Time to first response byte",
-            )
-            .buckets(vec![
-                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-            ]),
-            &["method", "route"],
-        )?;
-        registry.register(Box::new(requests.clone()))?;
-        registry.register(Box::new(duration.clone()))?;
+    pub fn new(registry: Registry) -> Result<Self, prometheus::Error> {
+        let r = &registry;
         Ok(Self {
+            requests: registered(
+                r,
+                IntCounterVec::new(
+                    Opts::new("http_requests_total", "HTTP requests served"),
+                    &["method", "route", "status"],
+                )?,
+            )?,
+            duration: registered(
+                r,
+                HistogramVec::new(
+                    HistogramOpts::new(
+                        "http_request_duration_seconds",
+                        "Time to first response byte",
+                    )
+                    .buckets(vec![
+                        0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                    ]),
+                    &["method", "route"],
+                )?,
+            )?,
+            deployments: registered(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "hotswap_deployments_total",
+                        "Deployments by environment, strategy and status",
+                    ),
+                    &["environment", "strategy", "status"],
+                )?,
+            )?,
+            active: registered(
+                r,
+                IntGauge::new(
+                    "hotswap_active_deployments",
+                    "Deployments pending approval, queued, running or paused",
+                )?,
+            )?,
+            approvals: registered(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "hotswap_approvals_total",
+                        "Approval decisions, and requests that expired",
+                    ),
+                    &["decision"],
+                )?,
+            )?,
+            queue_depth: registered(
+                r,
+                IntGauge::new(
+                    "hotswap_job_queue_depth",
+                    "Jobs waiting or running in the queue",
+                )?,
+            )?,
+            nodes: registered(
+                r,
+                IntGaugeVec::new(
+                    Opts::new("hotswap_nodes", "Enrolled nodes by status"),
+                    &["status"],
+                )?,
+            )?,
+            scrape: Mutex::new(()),
             registry,
-            requests,
-            duration,
         })
     }
 
@@ -55,7 +122,28 @@ impl HttpMetrics {
             .observe(seconds);
     }
 
-    pub fn render(&self) -> Result<String, prometheus::Error> {
+    /// Every metric of the process in Prometheus text format, with the
+    /// database-derived ones set to `counts`.
+    pub fn render(&self, counts: &Counts) -> Result<String, prometheus::Error> {
+        let _one_at_a_time = self.scrape.lock().unwrap_or_else(|p| p.into_inner());
+        // Reset first, so label sets that no longer exist are not reported.
+        self.deployments.reset();
+        for d in &counts.deployments {
+            self.deployments
+                .with_label_values(&[&d.environment, &d.strategy, d.status.as_str()])
+                .inc_by(d.count.max(0) as u64);
+        }
+        self.active.set(counts.active());
+        self.approvals.reset();
+        for (decision, n) in &counts.approvals {
+            self.approvals
+                .with_label_values(&[decision])
+                .inc_by((*n).max(0) as u64);
+        }
+        self.queue_depth.set(counts.queue_depth);
+        for (status, n) in &counts.nodes {
+            self.nodes.with_label_values(&[status.as_str()]).set(*n);
+        }
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
         String::from_utf8(buffer).map_err(|e| prometheus::Error::Msg(e.to_string()))
@@ -116,17 +204,11 @@ pub async fn track(
 pub async fn endpoint(
     State(state): State<crate::http::state::AppState>,
 ) -> Result<Response, ApiError> {
-    let mut text = state
+    let counts = stats::counts(&state.db).await?;
+    let text = state
         .metrics
-        .render()
+        .render(&counts)
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
-    text.push_str(&state.engine.metrics().render(&state.db).await?);
-    let clients = state.live.clients().get();
-    text.push_str(
-        "# HELP hotswap_websocket_clients Clients following live events on this replica\n\
-         # TYPE hotswap_websocket_clients gauge\n",
-    );
-    text.push_str(&format!("hotswap_websocket_clients {clients}\n"));
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -123,7 +123,7 @@ async fn direct_swaps_every_node_and_a_finished_deployment_rolls_back() {
         .await
         .expect("text");
     for line in [
-        r#"hotswap_deployments_total{environment="dev",strategy="direct",status="succeeded"} 3"#,
+        r#"hotswap_deployments_total{environment="dev",status="succeeded",strategy="direct"} 3"#,
         r#"hotswap_deployment_duration_seconds_count{environment="dev",status="succeeded",strategy="direct"} 3"#,
         r#"hotswap_nodes{status="online"} 4"#,
         "hotswap_active_deployments 0",
