@@ -13,6 +13,7 @@ pub mod live;
 pub mod metrics;
 pub mod oidc;
 pub mod router;
+pub mod routes;
 pub mod session;
 pub mod state;
 pub mod ui;

@@ -9,12 +9,12 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 
 use crate::engine::dispatch::{self, Resend};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::ApiJson;
+use crate::http::routes::Routes;
 use crate::http::state::AppState;
 use crate::services::lifecycle::Orchestrator;
 use crate::services::nodes;
@@ -26,10 +26,10 @@ use hotswap_protocol::{
 /// nudge went to another replica.
 const SWEEP: Duration = Duration::from_secs(3);
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/agents/enroll", post(enroll))
-        .route("/agents/connect", get(connect))
+pub fn routes() -> Routes {
+    Routes::new()
+        .post("/agents/enroll", enroll)
+        .get("/agents/connect", connect)
 }
 
 /// `POST /api/v1/agents/enroll` `{token, name, labels, agent_version}` → 201.

@@ -13,73 +13,71 @@ mod tokens;
 mod users;
 mod webhooks;
 
-use axum::routing::{delete, get, patch, post};
-use axum::Router;
+use crate::http::routes::Routes;
 
-use crate::http::state::AppState;
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(auth::login))
-        .route("/auth/logout", post(auth::logout))
-        .route("/auth/me", get(auth::whoami))
-        .route("/auth/password", post(auth::change_password))
-        .route("/auth/tenant", post(auth::switch_tenant))
-        .route(
-            "/deployments",
-            get(deployments::list).post(deployments::create),
-        )
-        .route("/deployments/{id}", get(deployments::show))
-        .route("/deployments/{id}/events", get(deployments::events))
-        .route("/deployments/{id}/live", get(super::live::deployment))
-        .route("/live", get(super::live::tenant))
-        .route("/deployments/{id}/pause", post(deployments::pause))
-        .route("/deployments/{id}/resume", post(deployments::resume))
-        .route("/deployments/{id}/abort", post(deployments::abort))
-        .route("/deployments/{id}/promote", post(deployments::promote))
-        .route("/deployments/{id}/rollback", post(deployments::rollback))
-        .route("/deployments/{id}/cancel", post(deployments::cancel))
-        .route("/approvals", get(approvals::inbox))
-        .route(
-            "/approvals/deployments/{id}/approve",
-            post(approvals::approve),
-        )
-        .route(
-            "/approvals/deployments/{id}/reject",
-            post(approvals::reject),
-        )
-        .route("/modules", get(modules::list).post(modules::create))
-        .route(
-            "/modules/{name}/versions",
-            get(modules::versions).post(modules::publish),
-        )
-        .route("/environments", get(environments::list))
-        .route("/environments/{name}", patch(environments::update))
-        .route(
+/// Every route of the API, relative to `/api/v1`.
+pub fn routes() -> Routes {
+    Routes::new()
+        .post("/auth/login", auth::login)
+        .post("/auth/logout", auth::logout)
+        .get("/auth/me", auth::whoami)
+        .post("/auth/password", auth::change_password)
+        .post("/auth/tenant", auth::switch_tenant)
+        .get("/deployments", deployments::list)
+        .post("/deployments", deployments::create)
+        .get("/deployments/{id}", deployments::show)
+        .get("/deployments/{id}/events", deployments::events)
+        .get("/deployments/{id}/live", super::live::deployment)
+        .get("/live", super::live::tenant)
+        .post("/deployments/{id}/pause", deployments::pause)
+        .post("/deployments/{id}/resume", deployments::resume)
+        .post("/deployments/{id}/abort", deployments::abort)
+        .post("/deployments/{id}/promote", deployments::promote)
+        .post("/deployments/{id}/rollback", deployments::rollback)
+        .post("/deployments/{id}/cancel", deployments::cancel)
+        .get("/approvals", approvals::inbox)
+        .post("/approvals/deployments/{id}/approve", approvals::approve)
+        .post("/approvals/deployments/{id}/reject", approvals::reject)
+        .get("/modules", modules::list)
+        .post("/modules", modules::create)
+        .get("/modules/{name}/versions", modules::versions)
+        .post("/modules/{name}/versions", modules::publish)
+        .get("/environments", environments::list)
+        .patch("/environments/{name}", environments::update)
+        .get(
             "/environments/{name}/freeze-windows",
-            get(environments::freeze_windows).post(environments::add_freeze_window),
+            environments::freeze_windows,
         )
-        .route(
+        .post(
+            "/environments/{name}/freeze-windows",
+            environments::add_freeze_window,
+        )
+        .delete(
             "/environments/{name}/freeze-windows/{id}",
-            delete(environments::remove_freeze_window),
+            environments::remove_freeze_window,
         )
-        .route(
+        .get(
             "/environments/{name}/enrollment-tokens",
-            get(nodes::enrollment_tokens).post(nodes::create_enrollment_token),
+            nodes::enrollment_tokens,
         )
-        .route(
-            "/enrollment-tokens/{id}",
-            delete(nodes::revoke_enrollment_token),
+        .post(
+            "/environments/{name}/enrollment-tokens",
+            nodes::create_enrollment_token,
         )
-        .route("/nodes", get(nodes::list))
-        .route("/nodes/{id}", delete(nodes::remove))
-        .route("/tokens", get(tokens::list).post(tokens::create))
-        .route("/tokens/{id}", delete(tokens::revoke))
-        .route("/users", get(users::list).post(users::add))
-        .route("/users/{id}", patch(users::update))
-        .route("/tenants", get(tenants::list).post(tenants::create))
-        .route("/audit", get(audit::list))
-        .route("/webhooks", get(webhooks::list).post(webhooks::create))
-        .route("/webhooks/{id}", delete(webhooks::delete))
-        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .delete("/enrollment-tokens/{id}", nodes::revoke_enrollment_token)
+        .get("/nodes", nodes::list)
+        .delete("/nodes/{id}", nodes::remove)
+        .get("/tokens", tokens::list)
+        .post("/tokens", tokens::create)
+        .delete("/tokens/{id}", tokens::revoke)
+        .get("/users", users::list)
+        .post("/users", users::add)
+        .patch("/users/{id}", users::update)
+        .get("/tenants", tenants::list)
+        .post("/tenants", tenants::create)
+        .get("/audit", audit::list)
+        .get("/webhooks", webhooks::list)
+        .post("/webhooks", webhooks::create)
+        .delete("/webhooks/{id}", webhooks::delete)
+        .get("/webhooks/{id}/deliveries", webhooks::deliveries)
 }

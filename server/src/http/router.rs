@@ -11,9 +11,15 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::http::auth::csrf;
+use crate::http::routes::Routes;
 use crate::http::session::{self, DbSessionStore};
 use crate::http::state::AppState;
 use crate::http::{agents, api, api_errors, audit_trail, fallback, health, metrics, oidc};
+
+/// Every REST route under `/api/v1`: the API and the agents' endpoints.
+pub fn api_routes() -> Routes {
+    api::routes().merge(agents::routes())
+}
 
 pub fn build(state: AppState, sessions: DbSessionStore, secure_cookies: bool) -> Router {
     let options = state.leptos_options.clone();
@@ -33,7 +39,7 @@ pub fn build(state: AppState, sessions: DbSessionStore, secure_cookies: bool) ->
         .route("/health", get(health::live))
         .route("/health/database", get(health::database))
         .route("/metrics", get(metrics::endpoint))
-        .nest("/api/v1", api::routes().merge(agents::routes()))
+        .nest("/api/v1", api_routes().into_router())
         .route("/auth/oidc/login", get(oidc::begin))
         .route("/auth/oidc/callback", get(oidc::callback))
         .nest_service("/pkg", assets)

@@ -16,7 +16,7 @@ use reqwest::{Client, Method};
 use serde_json::{json, Map, Value};
 
 use crate::helpers::{
-    bearer, browser, post_json, routes_in, seed_deployment, sign_in, spawn_app, TestApp,
+    bearer, browser, post_json, routes_of, seed_deployment, sign_in, spawn_app, TestApp,
     ADMIN_PASSWORD,
 };
 
@@ -460,15 +460,8 @@ async fn hostile_input_anywhere_gets_a_clear_json_refusal() {
         ("anonymous", browser(&app.address)),
     ];
 
-    let mut routes = routes_in(include_str!("../../src/http/api.rs"), "/api/v1");
-    routes.extend(routes_in(
-        include_str!("../../src/http/agents.rs"),
-        "/api/v1",
-    ));
-    assert!(
-        routes.len() > 40,
-        "routes read from the sources: {routes:?}"
-    );
+    let routes = routes_of(hotswap::http::router::api_routes(), "/api/v1");
+    assert!(routes.len() > 40, "the router's routes: {routes:?}");
 
     let mut probes = Vec::new();
     for (method, template) in &routes {

@@ -519,21 +519,11 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// The `(METHOD, path)` of every `.route("…", get(…).post(…))` in a router's
-/// source, so tests that must cover every route notice a new one.
-pub fn routes_in(source: &str, prefix: &str) -> Vec<(String, String)> {
-    let mut routes = Vec::new();
-    for chunk in source.split(".route(").skip(1) {
-        let chunk = chunk.trim_start().strip_prefix('"').expect("a quoted path");
-        let (path, rest) = chunk.split_once('"').expect("a closing quote");
-        // The handlers, up to the next route or the end of the router.
-        let call = rest.split(".route(").next().unwrap_or(rest);
-        let call = call.split("\n}").next().unwrap_or(call);
-        for method in ["get", "post", "patch", "put", "delete"] {
-            if call.contains(&format!("{method}(")) {
-                routes.push((method.to_uppercase(), format!("{prefix}{path}")));
-            }
-        }
-    }
+/// The (method, path) of every route the router serves under `prefix`.
+pub fn routes_of(routes: hotswap::http::routes::Routes, prefix: &str) -> Vec<(String, String)> {
     routes
+        .table()
+        .iter()
+        .map(|(method, path)| (method.to_string(), format!("{prefix}{path}")))
+        .collect()
 }

@@ -9,10 +9,10 @@ use crate::helpers::{post_json, seed_deployment, sign_in, spawn_app, MEMBER_PASS
 /// `{n}` in a body becomes the caller's index, so creations do not collide.
 type Case = (&'static str, &'static str, String, Option<Value>, [u16; 5]);
 
-/// The routes registered in `src/http/api.rs`, read from its source so that a
-/// new route without a row here fails this test.
+/// The routes the API's router serves, so that a new route without a row
+/// here fails this test.
 fn registered_routes() -> Vec<(String, String)> {
-    crate::helpers::routes_in(include_str!("../../src/http/api.rs"), "/api/v1")
+    crate::helpers::routes_of(hotswap::http::api::routes(), "/api/v1")
 }
 
 #[tokio::test]
