@@ -212,6 +212,76 @@ pub struct Artifact {
     pub sha256: String,
 }
 
+/// A health script that always passes.
+pub const HEALTHY: &str = "exit 0\n";
+
+/// A fleet of agents and the releases of module `app` they are given, set
+/// up in one expression:
+/// `Scenario::new(&app, "qa", 5).health_checked().release("1.0.0", HEALTHY).start()`.
+pub struct Scenario<'a> {
+    client: &'a reqwest::Client,
+    address: &'a str,
+    spec: FleetSpec<'a>,
+    releases: Vec<(&'a str, &'a str)>,
+}
+
+/// What a scenario started: keep both alive for the test (the agents stop
+/// and the artifacts go when they are dropped).
+pub struct Started {
+    pub fleet: Fleet,
+    pub files: TempDir,
+}
+
+impl<'a> Scenario<'a> {
+    pub fn new(app: &'a crate::helpers::TestApp, environment: &'a str, count: usize) -> Self {
+        Self {
+            client: &app.client,
+            address: &app.address,
+            spec: FleetSpec::new(environment, count),
+            releases: Vec::new(),
+        }
+    }
+
+    /// The agents judge a swap by running the release's `health.sh`.
+    pub fn health_checked(mut self) -> Self {
+        self.spec.extra = vec!["--health-cmd".into(), "sh app/current/health.sh".into()];
+        self
+    }
+
+    /// Publishes `version` of `app`, whose health check runs `health_script`.
+    pub fn release(mut self, version: &'a str, health_script: &'a str) -> Self {
+        self.releases.push((version, health_script));
+        self
+    }
+
+    pub async fn start(self) -> Started {
+        let fleet = start_fleet(self.client, self.address, self.spec).await;
+        let files = tempfile::tempdir().expect("temp dir");
+        create_module(self.client, self.address, "app").await;
+        for (version, health) in self.releases {
+            let artifact = tarball(files.path(), version, health);
+            publish(self.client, self.address, "app", version, &artifact).await;
+        }
+        Started { fleet, files }
+    }
+}
+
+/// Deploys `version` of `app` to `environment` and waits for the end; the
+/// deployment's detail.
+pub async fn roll_out(
+    client: &reqwest::Client,
+    address: &str,
+    environment: &str,
+    version: &str,
+    strategy: Value,
+) -> Value {
+    let body = serde_json::json!({
+        "module": "app", "version": version, "environment": environment, "strategy": strategy,
+    });
+    let id = deploy(client, address, body).await;
+    wait_finished(client, address, id, Duration::from_secs(60)).await
+}
+
 /// `count` agents in `environment` and module `app` with each of `versions`
 /// published as a healthy release: what most tests roll out. Keep both
 /// alive for the test (the agents stop and the artifacts go when dropped).
@@ -226,7 +296,7 @@ pub async fn healthy_fleet(
     let files = tempfile::tempdir().expect("temp dir");
     create_module(client, address, "app").await;
     for version in versions {
-        let artifact = tarball(files.path(), version, "exit 0\n");
+        let artifact = tarball(files.path(), version, HEALTHY);
         publish(client, address, "app", version, &artifact).await;
     }
     (fleet, files)

@@ -6,13 +6,12 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::fleet::{
-    create_module, deploy, events, kinds, publish, start_fleet, tarball, wait_finished, wait_for,
-    write_artifact, FleetSpec,
+    create_module, deploy, events, kinds, publish, roll_out, start_fleet, tarball, wait_finished,
+    wait_for, write_artifact, FleetSpec, Scenario, Started, HEALTHY,
 };
 use crate::helpers::{post_json, spawn_app, spawn_app_with};
 
 const LIMIT: Duration = Duration::from_secs(60);
-const HEALTHY: &str = "exit 0\n";
 
 fn some(v: &str) -> Option<String> {
     Some(v.to_string())
@@ -286,27 +285,12 @@ async fn signed_modules_refuse_unsigned_or_forged_versions() {
 async fn rolling_goes_batch_by_batch_and_rolls_back_when_a_batch_fails() {
     let app = spawn_app().await;
     let (client, address) = (&app.client, app.address.as_str());
-    let mut spec = FleetSpec::new("qa", 5);
-    spec.extra = vec!["--health-cmd".into(), "sh app/current/health.sh".into()];
-    let fleet = start_fleet(client, address, spec).await;
-    let files = tempfile::tempdir().expect("temp dir");
-    create_module(client, address, "app").await;
-    publish(
-        client,
-        address,
-        "app",
-        "1.0.0",
-        &tarball(files.path(), "one", HEALTHY),
-    )
-    .await;
-    publish(
-        client,
-        address,
-        "app",
-        "2.0.0",
-        &tarball(files.path(), "two", HEALTHY),
-    )
-    .await;
+    let Started { fleet, files } = Scenario::new(&app, "qa", 5)
+        .health_checked()
+        .release("1.0.0", HEALTHY)
+        .release("2.0.0", HEALTHY)
+        .start()
+        .await;
     // 3.0.0 never becomes healthy on the third node (by id, so in batch 2):
     // the health command runs in the agent's root and sees the marker there.
     let nodes: Vec<Value> = client
@@ -423,42 +407,21 @@ async fn a_canary_that_breaches_its_threshold_rolls_back_by_itself() {
         json!({"requires_approval": false, "analysis": {"interval": "1s", "min_samples": 3}}),
     )
     .await;
-    let mut spec = FleetSpec::new("production", 4);
-    spec.extra = vec!["--health-cmd".into(), "sh app/current/health.sh".into()];
-    let fleet = start_fleet(client, address, spec).await;
-    let files = tempfile::tempdir().expect("temp dir");
-    create_module(client, address, "app").await;
-    publish(
-        client,
-        address,
-        "app",
-        "1.0.0",
-        &tarball(files.path(), "one", HEALTHY),
-    )
-    .await;
-    // Healthy right after the swap, then fails about half of its probes.
+    // 2.0.0 is healthy right after the swap, then fails about half of its probes.
     let flaky = "test \"$(od -An -N1 -tu1 /dev/urandom)\" -lt 128\n";
-    publish(
-        client,
-        address,
-        "app",
-        "2.0.0",
-        &tarball(files.path(), "two", flaky),
-    )
-    .await;
-    publish(
-        client,
-        address,
-        "app",
-        "3.0.0",
-        &tarball(files.path(), "three", HEALTHY),
-    )
-    .await;
-
+    let Started {
+        fleet,
+        files: _files,
+    } = Scenario::new(&app, "production", 4)
+        .health_checked()
+        .release("1.0.0", HEALTHY)
+        .release("2.0.0", flaky)
+        .release("3.0.0", HEALTHY)
+        .start()
+        .await;
     let direct = json!({"kind": "direct"});
-    let id = deploy(client, address, json!({"module": "app", "version": "1.0.0", "environment": "production", "strategy": direct})).await;
     assert_eq!(
-        wait_finished(client, address, id, LIMIT).await["status"],
+        roll_out(client, address, "production", "1.0.0", direct).await["status"],
         "succeeded"
     );
 
@@ -511,31 +474,18 @@ async fn operators_pause_resume_promote_and_abort() {
         json!({"requires_approval": false, "analysis": {"interval": "1s", "min_samples": 1}}),
     )
     .await;
-    let mut spec = FleetSpec::new("production", 2);
-    spec.extra = vec!["--health-cmd".into(), "sh app/current/health.sh".into()];
-    let fleet = start_fleet(client, address, spec).await;
-    let files = tempfile::tempdir().expect("temp dir");
-    create_module(client, address, "app").await;
-    publish(
-        client,
-        address,
-        "app",
-        "1.0.0",
-        &tarball(files.path(), "one", HEALTHY),
-    )
-    .await;
-    publish(
-        client,
-        address,
-        "app",
-        "2.0.0",
-        &tarball(files.path(), "two", HEALTHY),
-    )
-    .await;
+    let Started {
+        fleet,
+        files: _files,
+    } = Scenario::new(&app, "production", 2)
+        .health_checked()
+        .release("1.0.0", HEALTHY)
+        .release("2.0.0", HEALTHY)
+        .start()
+        .await;
     let direct = json!({"kind": "direct"});
-    let id = deploy(client, address, json!({"module": "app", "version": "1.0.0", "environment": "production", "strategy": direct})).await;
     assert_eq!(
-        wait_finished(client, address, id, LIMIT).await["status"],
+        roll_out(client, address, "production", "1.0.0", direct).await["status"],
         "succeeded"
     );
 
