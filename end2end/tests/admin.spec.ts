@@ -14,6 +14,9 @@ async function invite(page: Page, username: string, role: string, password: stri
 }
 
 test('an admin invites members, and disabling one signs them out', async ({ page, browser }) => {
+  // Three people sign in, two of them choosing a password: each a deliberate
+  // password hash, slow by design.
+  test.setTimeout(60_000);
   const suffix = Date.now().toString(36);
   const deployer = `dep-${suffix}`;
   const viewer = `view-${suffix}`;
