@@ -25,6 +25,7 @@ const IDLE: Duration = Duration::seconds(60);
 /// The deployment as the state machine sees it.
 #[derive(Debug, Clone)]
 pub struct Deployment {
+    pub id: i64,
     pub status: DeploymentStatus,
     pub stage: Stage,
     pub current_phase: i32,
@@ -40,6 +41,8 @@ pub struct Deployment {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
     pub id: i64,
+    /// Unique per (deployment, phase, node, action): see [`command_id`].
+    pub command_id: String,
     pub phase: i32,
     pub node_id: Option<i64>,
     pub action: StepAction,
@@ -89,10 +92,12 @@ pub struct Timeouts {
 
 /// What happened earlier in this look (the engine's pass): the switch back
 /// is tried once per look, and its failure counts only if the look ends the
-/// rollback.
+/// rollback; a phase without nodes is announced once and then counts as
+/// swapped.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Pass {
     pub switched_back: Option<Result<(), String>>,
+    pub started_phase: Option<i32>,
 }
 
 /// Everything a decision depends on.
@@ -221,9 +226,15 @@ fn run_steps(
     wanted: &[(i64, Option<String>)],
 ) -> Option<Decision> {
     let mine: Vec<&Step> = steps(world, Some(phase), action).collect();
+    // By command id, not node: a step whose node was removed since keeps its
+    // command id (and fails as removed) but no longer names the node.
+    let dep = world.deployment.id;
     let missing: Vec<(i64, Option<String>)> = wanted
         .iter()
-        .filter(|(node, _)| !mine.iter().any(|s| s.node_id == Some(*node)))
+        .filter(|(node, _)| {
+            let command = command_id(dep, phase, *node, action);
+            !mine.iter().any(|s| s.command_id == command)
+        })
         .cloned()
         .collect();
     if !missing.is_empty() {
@@ -288,7 +299,8 @@ fn swap(world: &World) -> Decision {
             rollback: false,
         },
         PhaseAction::Swap => {
-            if steps(world, Some(index), StepAction::Swap).next().is_none() {
+            let announced = world.pass.started_phase == Some(index);
+            if !announced && steps(world, Some(index), StepAction::Swap).next().is_none() {
                 return Decision::StartPhase {
                     phase: index,
                     label: phase.label.clone(),
@@ -525,6 +537,7 @@ mod tests {
                 .collect();
             Self {
                 dep: Deployment {
+                    id: 7,
                     status: DeploymentStatus::Running,
                     stage: Stage::Swap,
                     current_phase: 0,
@@ -617,6 +630,7 @@ mod tests {
                     Decision::StartPhase { phase, nodes, .. } => {
                         let wanted: Vec<_> = nodes.into_iter().map(|n| (n, None)).collect();
                         self.create(phase, StepAction::Swap, &wanted);
+                        pass.started_phase = Some(phase);
                     }
                     Decision::CreateSteps {
                         phase,
@@ -681,6 +695,7 @@ mod tests {
                 let id = self.steps.len() as i64 + 1;
                 self.steps.push(Step {
                     id,
+                    command_id: command_id(self.dep.id, phase, *node, action),
                     phase,
                     node_id: Some(*node),
                     action,
@@ -893,6 +908,64 @@ mod tests {
         assert_eq!(
             sim.decide(&Pass::default()),
             Decision::FailSteps(vec![(2, "the node was removed".into())])
+        );
+    }
+
+    #[test]
+    fn the_guide_canary_finishes_on_small_fleets_whose_phases_repeat_nodes() {
+        // On a few nodes several of the guide's shares round to the same
+        // count, so some phases have no node of their own.
+        let guide = || Strategy::Canary {
+            phases: app::model::wizard::GUIDE_CANARY
+                .iter()
+                .map(|p| CanaryPhase {
+                    percent: p.percent,
+                    duration_secs: p.duration_secs,
+                    max_error_rate: p.max_error_rate,
+                    max_p95_ms: p.max_p95_ms,
+                })
+                .collect(),
+        };
+        for n in 1..=6 {
+            let mut sim = Sim::new(guide(), &fleet(n, |_| None), None);
+            assert!(sim.plan.phases.iter().any(|p| p.nodes.is_empty()) || n == 6);
+            sim.run(24 * 3600);
+            assert_eq!(
+                sim.ended(),
+                (
+                    DeploymentStatus::Succeeded,
+                    format!("{n} nodes swapped").as_str()
+                ),
+                "{n} nodes"
+            );
+            let started = sim
+                .taken
+                .iter()
+                .filter(|d| matches!(d, Decision::StartPhase { .. }))
+                .count();
+            assert_eq!(started, sim.plan.phases.len(), "each phase announced once");
+        }
+    }
+
+    #[test]
+    fn a_node_removed_mid_phase_fails_its_step_instead_of_being_sent_again() {
+        let mut sim = Sim::new(Strategy::Direct, &fleet(2, |_| None), None);
+        sim.agents.insert(2, Agent::Ignores);
+        sim.look();
+        // Removing the node clears the step's node (ON DELETE SET NULL).
+        sim.nodes.remove(&2);
+        sim.steps[1].node_id = None;
+        assert_eq!(
+            sim.decide(&Pass::default()),
+            Decision::FailSteps(vec![(2, "the node was removed".into())])
+        );
+        sim.run(60);
+        assert_eq!(
+            sim.ended(),
+            (
+                DeploymentStatus::RolledBack,
+                "all nodes failed: a removed node: the node was removed"
+            )
         );
     }
 

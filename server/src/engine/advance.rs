@@ -68,9 +68,16 @@ pub async fn advance(engine: &Engine, deployment_id: i64) -> Result<Next, Servic
             Moved::Stop(next) => return Ok(next),
             Moved::Again => {}
             Moved::SwitchedBack(outcome) => pass.switched_back = Some(outcome),
+            Moved::PhaseStarted(phase) => pass.started_phase = Some(phase),
         }
     }
-    Ok(Next::At(Utc::now()))
+    // Every move changes what is stored, so this is a decision that does
+    // not: look again later rather than spin.
+    tracing::error!(
+        deployment_id,
+        "the rollout made {MOVES_PER_LOOK} moves in one look; looking again shortly"
+    );
+    Ok(Next::At(Utc::now() + chrono::Duration::seconds(1)))
 }
 
 /// One deployment and everything its next decision depends on.
@@ -95,6 +102,7 @@ impl Loaded {
             .await?
             .ok_or(ServiceError::NotFound("environment"))?;
         let deployment = rollout::Deployment {
+            id: dep.id,
             status: dep.status,
             stage: dep.stage,
             current_phase: dep.current_phase,
@@ -138,6 +146,7 @@ impl Loaded {
                 };
                 rollout::Step {
                     id: s.id,
+                    command_id: s.command_id.clone(),
                     phase: s.phase,
                     node_id: s.node_id,
                     action: s.action,
@@ -208,6 +217,8 @@ enum Moved {
     Again,
     /// The switch back of a rollback was tried in this look.
     SwitchedBack(Result<(), String>),
+    /// Phase `n` was announced (and its steps written) in this look.
+    PhaseStarted(i32),
 }
 
 /// Does what was decided.
@@ -240,6 +251,7 @@ async fn carry_out(
             events::append(db, dep.tenant_id, Some(dep.id), event).await?;
             let wanted: Vec<_> = nodes.into_iter().map(|n| (n, None)).collect();
             create_steps(engine, dep, phase, StepAction::Swap, &wanted).await?;
+            return Ok(Moved::PhaseStarted(phase));
         }
         Decision::CreateSteps {
             phase,
@@ -338,12 +350,15 @@ async fn transition_to(
     let db = engine.db();
     match decision {
         Decision::NextPhase(next) => {
+            // Not over a rollback an operator began meanwhile.
             deployments::Entity::update_many()
                 .col_expr(deployments::Column::CurrentPhase, Expr::value(next))
                 .col_expr(deployments::Column::Stage, Expr::value(Stage::Swap))
                 .col_expr(deployments::Column::SkipWait, Expr::value(false))
                 .col_expr(deployments::Column::UpdatedAt, Expr::value(Utc::now()))
                 .filter(deployments::Column::Id.eq(dep.id))
+                .filter(deployments::Column::CurrentPhase.eq(dep.current_phase))
+                .filter(deployments::Column::Stage.ne(Stage::Rollback))
                 .exec(db)
                 .await?;
             Ok(Moved::Again)
@@ -506,7 +521,8 @@ async fn fail_steps(
     Ok(())
 }
 
-/// Starts watching the current phase.
+/// Starts watching the current phase (not over a rollback an operator began
+/// meanwhile).
 async fn enter_verify(
     db: &DatabaseConnection,
     dep: &deployments::Model,
@@ -518,6 +534,8 @@ async fn enter_verify(
         .col_expr(deployments::Column::AnalyzedAt, Expr::value(Some(now)))
         .col_expr(deployments::Column::UpdatedAt, Expr::value(now))
         .filter(deployments::Column::Id.eq(dep.id))
+        .filter(deployments::Column::CurrentPhase.eq(dep.current_phase))
+        .filter(deployments::Column::Stage.eq(Stage::Swap))
         .exec(db)
         .await?;
     Ok(())
