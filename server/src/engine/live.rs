@@ -22,7 +22,7 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 use crate::entities::events;
-use crate::services::events::{newest_id, to_info};
+use crate::services::events::{newest_id, read, EventRow};
 
 /// How often the SQLite reader looks even without a wake.
 const TICK: Duration = Duration::from_millis(100);
@@ -150,11 +150,10 @@ impl LiveHub {
     }
 
     async fn publish_ids(&self, ids: Vec<i64>) {
-        let rows = events::Entity::find()
+        let query = events::Entity::find()
             .filter(events::Column::Id.is_in(ids))
-            .order_by_asc(events::Column::Id)
-            .all(&self.inner.db)
-            .await;
+            .order_by_asc(events::Column::Id);
+        let rows = read(query, &self.inner.db).await;
         match rows {
             Ok(rows) => self.publish(rows),
             Err(error) => tracing::warn!(%error, "could not read notified events"),
@@ -176,12 +175,11 @@ impl LiveHub {
     async fn catch_up(&self) {
         loop {
             let after = self.inner.cursor.load(Ordering::SeqCst);
-            let rows = events::Entity::find()
+            let query = events::Entity::find()
                 .filter(events::Column::Id.gt(after))
                 .order_by_asc(events::Column::Id)
-                .limit(500)
-                .all(&self.inner.db)
-                .await;
+                .limit(500);
+            let rows = read(query, &self.inner.db).await;
             match rows {
                 Ok(rows) if rows.is_empty() => return,
                 Ok(rows) => {
@@ -199,11 +197,14 @@ impl LiveHub {
         }
     }
 
-    fn publish(&self, rows: Vec<events::Model>) {
+    fn publish(&self, rows: Vec<EventRow>) {
         for row in rows {
+            // Past it even when it is not sent: the cursor never sticks.
             self.inner.cursor.fetch_max(row.id, Ordering::SeqCst);
             let tenant_id = row.tenant_id;
-            let event = to_info(row);
+            let Some(event) = row.info() else {
+                continue;
+            };
             let json: Arc<str> = serde_json::to_string(&event).unwrap_or_default().into();
             // No receivers is fine: nobody is watching.
             let _ = self.inner.sender.send(Arc::new(LiveEvent {

@@ -2,11 +2,11 @@
 //! detail page, the history and live views. [`append`] is the only writer, and
 //! announces each event to the live fan-out (`engine/live.rs`).
 
-use app::model::event::{Event, EventInfo};
-use chrono::Utc;
+use app::model::event::{Event, EventInfo, EventKind};
+use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Select, Set,
 };
 
 use std::sync::LazyLock;
@@ -47,23 +47,55 @@ pub async fn of_deployment(
     after: i64,
     limit: u64,
 ) -> Result<Vec<EventInfo>, ServiceError> {
-    Ok(events::Entity::find()
+    let query = events::Entity::find()
         .filter(events::Column::TenantId.eq(tenant_id))
         .filter(events::Column::DeploymentId.eq(deployment_id))
         .filter(events::Column::Id.gt(after))
         .order_by_asc(events::Column::Id)
-        .limit(limit)
-        .all(db)
+        .limit(limit);
+    Ok(read(query, db)
         .await?
-        .into_iter()
-        .map(|e| EventInfo {
-            id: e.id,
-            deployment_id: e.deployment_id,
-            kind: e.kind,
-            payload: e.payload,
-            created_at: e.created_at,
-        })
+        .iter()
+        .filter_map(EventRow::info)
         .collect())
+}
+
+/// An event row with its kind as stored: one this build does not know (a
+/// newer replica wrote it during a rolling upgrade) is left out of what is
+/// read, instead of failing the read of every event around it.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct EventRow {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub deployment_id: Option<i64>,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl EventRow {
+    /// The event as the API carries it; `None` for a kind this build does not know.
+    pub fn info(&self) -> Option<EventInfo> {
+        let Some(kind) = EventKind::parse(&self.kind) else {
+            tracing::debug!(id = self.id, kind = %self.kind, "skipping an event of an unknown kind");
+            return None;
+        };
+        Some(EventInfo {
+            id: self.id,
+            deployment_id: self.deployment_id,
+            kind,
+            payload: self.payload.clone(),
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// Runs an event query, reading each row's kind as text.
+pub async fn read(
+    query: Select<events::Entity>,
+    db: &impl ConnectionTrait,
+) -> Result<Vec<EventRow>, ServiceError> {
+    Ok(query.into_model::<EventRow>().all(db).await?)
 }
 
 /// Woken by every event written in this process (SQLite's signal to the
@@ -71,16 +103,6 @@ pub async fn of_deployment(
 pub fn written() -> &'static Notify {
     static WRITTEN: LazyLock<Notify> = LazyLock::new(Notify::new);
     &WRITTEN
-}
-
-pub fn to_info(row: events::Model) -> EventInfo {
-    EventInfo {
-        id: row.id,
-        deployment_id: row.deployment_id,
-        kind: row.kind,
-        payload: row.payload,
-        created_at: row.created_at,
-    }
 }
 
 /// Tells the fan-out that event `id` was written through `db`: PostgreSQL
@@ -113,13 +135,11 @@ pub async fn missed(
     if let Some(id) = deployment_id {
         query = query.filter(events::Column::DeploymentId.eq(id));
     }
-    Ok(query
-        .order_by_asc(events::Column::Id)
-        .limit(limit)
-        .all(db)
+    let query = query.order_by_asc(events::Column::Id).limit(limit);
+    Ok(read(query, db)
         .await?
-        .into_iter()
-        .map(to_info)
+        .iter()
+        .filter_map(EventRow::info)
         .collect())
 }
 

@@ -371,3 +371,80 @@ async fn a_replica_started_later_does_not_replay_history_as_live() {
         "old events came first: {first_seen}"
     );
 }
+
+/// A newer replica may write a kind of event this build does not know (a
+/// rolling upgrade): it is left out of lists and the live feed, and neither
+/// stops.
+#[tokio::test]
+async fn an_event_of_an_unknown_kind_is_skipped_not_fatal() {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    let app = spawn_app().await;
+    let (_fleet, _files) =
+        healthy_fleet(&app.client, &app.address, "production", 1, &["1.0.0"]).await;
+    let token = token(&app).await;
+    let mut live = connect(&app, "/api/v1/live", &token).await;
+    let id = request(&app).await;
+    until(&mut live, id, "approval_requested").await;
+
+    let backend = app.db.get_database_backend();
+    let sql = if backend == DatabaseBackend::Postgres {
+        "INSERT INTO events (tenant_id, deployment_id, kind, payload, created_at) \
+         VALUES ($1, $2, $3, $4, $5)"
+    } else {
+        "INSERT INTO events (tenant_id, deployment_id, kind, payload, created_at) \
+         VALUES (?, ?, ?, ?, ?)"
+    };
+    let tenant = app.default_tenant().await;
+    app.db
+        .execute(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                tenant.into(),
+                id.into(),
+                "from_a_newer_release".into(),
+                json!({"new": true}).into(),
+                chrono::Utc::now().into(),
+            ],
+        ))
+        .await
+        .expect("an event of an unknown kind");
+
+    // The next event still arrives live; the unknown one never does.
+    let response = post_json(
+        &app.client,
+        &app.url(&format!("/api/v1/deployments/{id}/cancel")),
+        json!({}),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let seen = until(&mut live, id, "deployment_cancelled").await;
+    assert!(
+        seen.iter().all(|e| e["kind"] != "from_a_newer_release"),
+        "{seen:?}"
+    );
+
+    // The deployment's event list reads around it.
+    let events: Value = app
+        .get(&format!("/api/v1/deployments/{id}/events"))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let kinds: Vec<&str> = events["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "deployment_created",
+            "approval_requested",
+            "deployment_cancelled"
+        ]
+    );
+    let page = app.get(&format!("/deployments/{id}")).await;
+    assert_eq!(page.status(), 200);
+}
