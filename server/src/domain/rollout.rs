@@ -916,15 +916,7 @@ mod tests {
         // On a few nodes several of the guide's shares round to the same
         // count, so some phases have no node of their own.
         let guide = || Strategy::Canary {
-            phases: app::model::wizard::GUIDE_CANARY
-                .iter()
-                .map(|p| CanaryPhase {
-                    percent: p.percent,
-                    duration_secs: p.duration_secs,
-                    max_error_rate: p.max_error_rate,
-                    max_p95_ms: p.max_p95_ms,
-                })
-                .collect(),
+            phases: crate::domain::strategy::guide_canary(),
         };
         for n in 1..=6 {
             let mut sim = Sim::new(guide(), &fleet(n, |_| None), None);

@@ -35,6 +35,20 @@ pub struct CanaryPhase {
     pub max_p95_ms: f64,
 }
 
+/// The operations guide's canary phases, as the wizard drafts them: what a
+/// canary without phases of its own follows.
+pub fn guide_canary() -> Vec<CanaryPhase> {
+    GUIDE_CANARY
+        .iter()
+        .map(|p| CanaryPhase {
+            percent: p.percent,
+            duration_secs: p.duration_secs,
+            max_error_rate: p.max_error_rate,
+            max_p95_ms: p.max_p95_ms,
+        })
+        .collect()
+}
+
 /// A strategy document that cannot be used; `path` names the bad part,
 /// e.g. `phases[1].percent`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -99,16 +113,7 @@ impl Strategy {
             }
             "canary" => {
                 let phases = match &doc["phases"] {
-                    // The operations guide's, as the wizard drafts it.
-                    Value::Null => GUIDE_CANARY
-                        .iter()
-                        .map(|p| CanaryPhase {
-                            percent: p.percent,
-                            duration_secs: p.duration_secs,
-                            max_error_rate: p.max_error_rate,
-                            max_p95_ms: p.max_p95_ms,
-                        })
-                        .collect(),
+                    Value::Null => guide_canary(),
                     Value::Array(items) if !items.is_empty() && items.len() <= 50 => {
                         parse_phases(items)?
                     }
