@@ -3,6 +3,7 @@
 pub mod api_tokens;
 pub mod approvals;
 pub mod audit_entries;
+mod columns;
 pub mod deployment_steps;
 pub mod deployments;
 pub mod enrollment_tokens;

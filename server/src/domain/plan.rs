@@ -3,6 +3,7 @@
 //! the same plan.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::domain::analysis::Thresholds;
 use crate::domain::strategy::{BatchSize, Strategy};
@@ -45,6 +46,49 @@ pub enum PhaseAction {
     Switch {
         to_pool: String,
     },
+}
+
+/// The plan column: nothing until the deployment starts, then the plan it
+/// follows. A plan this build cannot read (written by a newer one) is kept
+/// as it is, so the row still loads and the engine can say what is wrong.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum StoredPlan {
+    #[default]
+    NotStarted,
+    Planned(Plan),
+    Unreadable(Value),
+}
+
+impl StoredPlan {
+    pub fn plan(&self) -> Option<&Plan> {
+        match self {
+            StoredPlan::Planned(plan) => Some(plan),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for StoredPlan {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            StoredPlan::NotStarted => Value::Object(Default::default()).serialize(serializer),
+            StoredPlan::Planned(plan) => plan.serialize(serializer),
+            StoredPlan::Unreadable(value) => value.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StoredPlan {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        if value.as_object().is_some_and(|o| o.is_empty()) {
+            return Ok(StoredPlan::NotStarted);
+        }
+        Ok(match Plan::deserialize(&value) {
+            Ok(plan) => StoredPlan::Planned(plan),
+            Err(_) => StoredPlan::Unreadable(value),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -272,5 +316,23 @@ mod tests {
     #[test]
     fn nothing_to_deploy_to_is_an_error() {
         assert_eq!(plan(&Strategy::Direct, &[], None), Err(PlanError::NoNodes));
+    }
+
+    #[test]
+    fn a_stored_plan_reads_back_as_it_was_written() {
+        let written = plan(&Strategy::Direct, &nodes(2), None).unwrap();
+        for stored in [StoredPlan::NotStarted, StoredPlan::Planned(written)] {
+            let text = serde_json::to_value(&stored).unwrap();
+            assert_eq!(serde_json::from_value::<StoredPlan>(text).unwrap(), stored);
+        }
+        assert_eq!(
+            serde_json::to_value(StoredPlan::NotStarted).unwrap(),
+            serde_json::json!({})
+        );
+        // A newer build's plan loads, kept as it is.
+        let newer = serde_json::json!({ "phases": [{ "kind": "teleport" }] });
+        let read: StoredPlan = serde_json::from_value(newer.clone()).unwrap();
+        assert_eq!(read, StoredPlan::Unreadable(newer.clone()));
+        assert_eq!(serde_json::to_value(&read).unwrap(), newer);
     }
 }

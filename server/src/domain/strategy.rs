@@ -163,6 +163,38 @@ impl Strategy {
     }
 }
 
+/// A strategy as a deployment keeps it: the document written when it was
+/// requested, read back through today's rules, which may have tightened since
+/// (the engine fails a deployment whose strategy no longer parses).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StoredStrategy(Value);
+
+impl From<&Strategy> for StoredStrategy {
+    fn from(strategy: &Strategy) -> Self {
+        StoredStrategy(strategy.to_document())
+    }
+}
+
+impl StoredStrategy {
+    pub fn strategy(&self) -> Result<Strategy, StrategyError> {
+        Strategy::parse(&self.0)
+    }
+
+    /// The kind as stored, for labels; `unknown` for a document without one.
+    pub fn kind(&self) -> &str {
+        self.0["kind"].as_str().unwrap_or("unknown")
+    }
+
+    pub fn summary(&self) -> String {
+        summarize(&self.0)
+    }
+
+    pub fn document(&self) -> &Value {
+        &self.0
+    }
+}
+
 fn parse_phases(items: &[Value]) -> Result<Vec<CanaryPhase>, StrategyError> {
     let mut phases = Vec::with_capacity(items.len());
     let mut previous = 0;

@@ -16,9 +16,8 @@ use sea_orm::{
 use serde_json::json;
 
 use crate::domain::analysis::{decide as judge_samples, Decision as Judgement, Thresholds};
-use crate::domain::plan::{plan, Plan};
+use crate::domain::plan::{plan, Plan, StoredPlan};
 use crate::domain::rollout::{self, command_id, AnalysisSettings, Decision, Pass, Timeouts, World};
-use crate::domain::strategy::Strategy;
 use crate::engine::providers::{self, Window};
 use crate::engine::Engine;
 use crate::entities::{
@@ -130,8 +129,15 @@ impl Loaded {
                 dep,
             }));
         }
-        let plan: Plan = serde_json::from_value(dep.plan.clone())
-            .map_err(|e| anyhow::anyhow!("deployment {id} has an unreadable plan: {e}"))?;
+        let plan = match &dep.plan {
+            StoredPlan::Planned(plan) => plan.clone(),
+            other => {
+                return Err(anyhow::anyhow!(
+                    "deployment {id} has no plan this build can follow: {other:?}"
+                )
+                .into())
+            }
+        };
         let steps = deployment_steps::Entity::find()
             .filter(deployment_steps::Column::DeploymentId.eq(dep.id))
             .order_by_asc(deployment_steps::Column::Id)
@@ -387,7 +393,7 @@ async fn start(engine: &Engine, dep: &deployments::Model) -> Result<bool, Servic
         .ok_or(ServiceError::NotFound("environment"))?;
     // Stored before today's bounds, it may no longer be valid: the deployment
     // fails rather than retrying for ever.
-    let strategy = match Strategy::parse(&dep.strategy) {
+    let strategy = match dep.strategy.strategy() {
         Ok(strategy) => strategy,
         Err(error) => {
             let outcome = format!("its strategy is no longer valid: {error}");
@@ -412,7 +418,7 @@ async fn start(engine: &Engine, dep: &deployments::Model) -> Result<bool, Servic
     )
     .col_expr(
         deployments::Column::Plan,
-        Expr::value(serde_json::to_value(&planned).unwrap_or_default()),
+        Expr::value(StoredPlan::Planned(planned.clone())),
     )
     .col_expr(deployments::Column::CurrentPhase, Expr::value(0))
     .col_expr(deployments::Column::Stage, Expr::value(Stage::Swap))

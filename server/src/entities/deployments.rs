@@ -1,6 +1,9 @@
 use app::model::lifecycle::{DeploymentStatus, Stage};
 use sea_orm::entity::prelude::*;
 
+use crate::domain::plan::StoredPlan;
+use crate::domain::strategy::StoredStrategy;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "deployments")]
 pub struct Model {
@@ -10,8 +13,9 @@ pub struct Model {
     pub module_id: i64,
     pub module_version_id: i64,
     pub environment_id: i64,
-    pub strategy: Json,
-    pub plan: Json,
+    pub strategy: StoredStrategy,
+    /// Written when the deployment starts.
+    pub plan: StoredPlan,
     pub status: DeploymentStatus,
     pub current_phase: i32,
     pub outcome: Option<String>,

@@ -15,9 +15,9 @@ use sea_orm::{
     TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::domain::plan::{plan, Plan};
+use crate::domain::plan::{plan, Plan, StoredPlan};
 use crate::domain::strategy::Strategy;
 use crate::entities::{
     deployment_steps, deployments, environments, module_versions, modules, nodes,
@@ -299,8 +299,8 @@ async fn insert(
         module_id: Set(module.id),
         module_version_id: Set(version.id),
         environment_id: Set(env.id),
-        strategy: Set(strategy.to_document()),
-        plan: Set(json!({})),
+        strategy: Set(strategy.into()),
+        plan: Set(StoredPlan::NotStarted),
         status: Set(status),
         current_phase: Set(0),
         outcome: Set(None),
@@ -610,7 +610,7 @@ pub async fn detail(
 ) -> Result<DeploymentDetail, ServiceError> {
     let dep = find(db, tenant, id).await?;
     let summary = read.deployment(tenant, id).await?;
-    let mut plan: Option<Plan> = serde_json::from_value(dep.plan.clone()).ok();
+    let mut plan = dep.plan.plan().cloned();
     // Not started yet (waiting for approval, or queued): show the plan it
     // would follow if it started now, so an approver sees what they approve.
     let waiting = matches!(
@@ -619,7 +619,7 @@ pub async fn detail(
     );
     if waiting {
         if let (Ok(strategy), Some(env)) = (
-            Strategy::parse(&dep.strategy),
+            dep.strategy.strategy(),
             environments::Entity::find_by_id(dep.environment_id)
                 .one(db)
                 .await?,
@@ -723,7 +723,7 @@ pub async fn detail(
     let approval = crate::services::approvals::state_of(db, &dep).await?;
     Ok(DeploymentDetail {
         summary,
-        strategy_document: dep.strategy,
+        strategy_document: dep.strategy.document().clone(),
         outcome: dep.outcome,
         current_phase: dep.current_phase,
         stage: dep.stage,

@@ -89,7 +89,7 @@ pub async fn finish(
             .await?
             .map(|e| e.name)
             .unwrap_or_default();
-        let strategy = dep.strategy["kind"].as_str().unwrap_or("unknown");
+        let strategy = dep.strategy.kind();
         engine.observe(Observed::Finished {
             environment: &environment,
             strategy,

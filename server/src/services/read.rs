@@ -11,7 +11,6 @@ use app::model::lifecycle::{NodeStatus, StepAction, StepStatus};
 use chrono::{Duration, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::domain::plan::Plan;
 use crate::domain::strategy::summarize;
 use crate::entities::{
     deployment_steps, deployments, environments, module_versions, modules, nodes, users,
@@ -294,7 +293,7 @@ impl ReadModel {
         Ok(deps
             .iter()
             .map(|d| {
-                let plan: Option<Plan> = serde_json::from_value(d.plan.clone()).ok();
+                let plan = d.plan.plan();
                 let planned: HashSet<i64> = plan
                     .iter()
                     .flat_map(|p| p.phases.iter().flat_map(|ph| ph.nodes.iter().copied()))
@@ -399,7 +398,7 @@ impl ReadModel {
                         .cloned()
                         .unwrap_or_default(),
                     environment: envs.get(&d.environment_id).cloned().unwrap_or_default(),
-                    strategy: summarize(&d.strategy),
+                    strategy: d.strategy.summary(),
                     status,
                     requested_by: d.requested_by.and_then(|u| users.get(&u).cloned()),
                     created_at: d.created_at,

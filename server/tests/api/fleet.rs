@@ -82,6 +82,7 @@ pub struct Fleet {
     _dir: TempDir,
 }
 
+#[derive(Clone)]
 pub struct FleetSpec<'a> {
     pub environment: &'a str,
     pub count: usize,
@@ -255,15 +256,39 @@ impl<'a> Scenario<'a> {
     }
 
     pub async fn start(self) -> Started {
-        let fleet = start_fleet(self.client, self.address, self.spec).await;
+        let fleet = start_fleet(self.client, self.address, self.spec.clone()).await;
+        let files = self.publish().await;
+        Started { fleet, files }
+    }
+
+    /// `count` agents in pool `blue` and as many in `green`.
+    pub async fn start_blue_green(self) -> BlueGreen {
+        let pool = |name| FleetSpec {
+            pool: Some(name),
+            ..self.spec.clone()
+        };
+        let blue = start_fleet(self.client, self.address, pool("blue")).await;
+        let green = start_fleet(self.client, self.address, pool("green")).await;
+        let files = self.publish().await;
+        BlueGreen { blue, green, files }
+    }
+
+    async fn publish(&self) -> TempDir {
         let files = tempfile::tempdir().expect("temp dir");
         create_module(self.client, self.address, "app").await;
-        for (version, health) in self.releases {
+        for (version, health) in &self.releases {
             let artifact = tarball(files.path(), version, health);
             publish(self.client, self.address, "app", version, &artifact).await;
         }
-        Started { fleet, files }
+        files
     }
+}
+
+/// What a blue-green scenario started, one fleet per pool.
+pub struct BlueGreen {
+    pub blue: Fleet,
+    pub green: Fleet,
+    pub files: TempDir,
 }
 
 /// Deploys `version` of `app` to `environment` and waits for the end; the

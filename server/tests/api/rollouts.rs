@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::fleet::{
     create_module, deploy, events, kinds, publish, roll_out, start_fleet, tarball, wait_finished,
-    wait_for, write_artifact, FleetSpec, Scenario, Started, HEALTHY,
+    wait_for, write_artifact, BlueGreen, FleetSpec, Scenario, Started, HEALTHY,
 };
 use crate::helpers::{post_json, spawn_app, spawn_app_with};
 
@@ -556,29 +556,15 @@ async fn blue_green_deploys_to_the_idle_pool_and_switches_traffic() {
         json!({"requires_approval": false, "switch_hook": {"command": "record-pool"}}),
     )
     .await;
-    let mut blue = FleetSpec::new("staging", 2);
-    blue.pool = Some("blue");
-    let blue = start_fleet(client, address, blue).await;
-    let mut green = FleetSpec::new("staging", 2);
-    green.pool = Some("green");
-    let green = start_fleet(client, address, green).await;
-    create_module(client, address, "app").await;
-    publish(
-        client,
-        address,
-        "app",
-        "1.0.0",
-        &tarball(files.path(), "one", HEALTHY),
-    )
-    .await;
-    publish(
-        client,
-        address,
-        "app",
-        "2.0.0",
-        &tarball(files.path(), "two", HEALTHY),
-    )
-    .await;
+    let BlueGreen {
+        blue,
+        green,
+        files: _artifacts,
+    } = Scenario::new(&app, "staging", 2)
+        .release("1.0.0", HEALTHY)
+        .release("2.0.0", HEALTHY)
+        .start_blue_green()
+        .await;
 
     let id = deploy(
         client,
@@ -651,25 +637,14 @@ async fn blue_green_deploys_to_the_idle_pool_and_switches_traffic() {
 async fn an_offline_node_fails_its_step_within_what_the_strategy_allows() {
     let app = spawn_app().await;
     let (client, address) = (&app.client, app.address.as_str());
-    let mut fleet = start_fleet(client, address, FleetSpec::new("qa", 3)).await;
-    let files = tempfile::tempdir().expect("temp dir");
-    create_module(client, address, "app").await;
-    publish(
-        client,
-        address,
-        "app",
-        "1.0.0",
-        &tarball(files.path(), "one", HEALTHY),
-    )
-    .await;
-    publish(
-        client,
-        address,
-        "app",
-        "2.0.0",
-        &tarball(files.path(), "two", HEALTHY),
-    )
-    .await;
+    let Started {
+        mut fleet,
+        files: _files,
+    } = Scenario::new(&app, "qa", 3)
+        .release("1.0.0", HEALTHY)
+        .release("2.0.0", HEALTHY)
+        .start()
+        .await;
     fleet.agents[2].kill();
     let gone = fleet.agents[2].name.clone();
 
@@ -764,22 +739,14 @@ async fn a_blue_green_switch_can_call_a_webhook() {
         json!({"requires_approval": false, "switch_hook": {"webhook": hook}}),
     )
     .await;
-    let mut green = FleetSpec::new("staging", 1);
-    green.pool = Some("green");
-    let green = start_fleet(client, address, green).await;
-    let mut blue = FleetSpec::new("staging", 1);
-    blue.pool = Some("blue");
-    let _blue = start_fleet(client, address, blue).await;
-    let files = tempfile::tempdir().expect("temp dir");
-    create_module(client, address, "app").await;
-    publish(
-        client,
-        address,
-        "app",
-        "1.0.0",
-        &tarball(files.path(), "one", HEALTHY),
-    )
-    .await;
+    let BlueGreen {
+        green,
+        blue: _blue,
+        files: _files,
+    } = Scenario::new(&app, "staging", 1)
+        .release("1.0.0", HEALTHY)
+        .start_blue_green()
+        .await;
 
     let id = deploy(
         client,

@@ -1,6 +1,8 @@
 //! Rows written straight into the database, for tests that need history.
 
 use chrono::Utc;
+use hotswap::domain::plan::StoredPlan;
+use hotswap::domain::strategy::{BatchSize, Strategy};
 use hotswap::entities::{deployments, environments, module_versions, modules, tenants};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde_json::json;
@@ -128,8 +130,12 @@ pub async fn seed_deployment(
         module_id: Set(module_id),
         module_version_id: Set(version_id),
         environment_id: Set(environment_id),
-        strategy: Set(json!({"kind": "rolling", "batch_size": 2, "max_failed": 0})),
-        plan: Set(json!([])),
+        strategy: Set((&Strategy::Rolling {
+            batch: BatchSize::Count(2),
+            max_failed: 0,
+        })
+            .into()),
+        plan: Set(StoredPlan::NotStarted),
         status: Set(status),
         current_phase: Set(0),
         outcome: Set(None),
