@@ -16,7 +16,9 @@ use crate::model::deployment::{
     ApprovalInbox, DeployPreview, DeploymentFilter, DeploymentPage, DeploymentView, Requested,
 };
 use crate::model::environment::{EnvironmentSummary, FreezeInfo, NewFreeze, PolicyChange};
-use crate::model::module::{CreatedEnrollment, ModuleInfo, NodeInfo, VersionInfo};
+use crate::model::module::{
+    CreatedEnrollment, ModuleInfo, NodeFilter, NodePage, RunningVersion, VersionInfo,
+};
 use crate::model::role::Role;
 use crate::model::session::TenantChoice;
 use crate::model::session::Viewer;
@@ -31,7 +33,9 @@ pub trait ReadService: Send + Sync {
     async fn environments(&self) -> Result<Vec<EnvironmentSummary>, AppError>;
     async fn deployments(&self, filter: DeploymentFilter) -> Result<DeploymentPage, AppError>;
     async fn deployment(&self, id: i64) -> Result<DeploymentView, AppError>;
-    async fn nodes(&self) -> Result<Vec<NodeInfo>, AppError>;
+    async fn nodes(&self, filter: NodeFilter) -> Result<NodePage, AppError>;
+    /// What the nodes of each environment report running, per module.
+    async fn running_versions(&self) -> Result<Vec<RunningVersion>, AppError>;
     async fn modules(&self) -> Result<Vec<ModuleInfo>, AppError>;
     async fn versions(&self, module: String) -> Result<Vec<VersionInfo>, AppError>;
     async fn approvals(&self) -> Result<ApprovalInbox, AppError>;

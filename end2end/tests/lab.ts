@@ -87,7 +87,8 @@ export class Lab {
       this.agents.push({ name, root, process });
     }
     await expect(async () => {
-      const nodes: any[] = await this.call('GET', '/api/v1/nodes');
+      const page = await this.call('GET', `/api/v1/nodes?environment=${environment}&status=online`);
+      const nodes: any[] = page.items;
       expect(nodes.filter((n) => n.environment === environment && n.status === 'online')).toHaveLength(count);
     }).toPass({ timeout: 20_000 });
   }

@@ -26,6 +26,7 @@ mod m20261124_000019_approval_deadline;
 mod m20261124_000020_freeze_windows_and_webhooks;
 mod m20261201_000021_disabled_memberships_and_revocable_enrollment;
 mod m20261201_000022_login_attempts;
+mod m20261201_000023_tallies_and_lookup_indexes;
 
 pub struct Migrator;
 
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000020_freeze_windows_and_webhooks::Migration),
             Box::new(m20261201_000021_disabled_memberships_and_revocable_enrollment::Migration),
             Box::new(m20261201_000022_login_attempts::Migration),
+            Box::new(m20261201_000023_tallies_and_lookup_indexes::Migration),
         ]
     }
 }

@@ -203,7 +203,7 @@ impl Script {
             done["outcome"].as_str().unwrap_or("")
         );
         let nodes = api.get("/nodes").await?;
-        let versions: Vec<String> = nodes
+        let versions: Vec<String> = nodes["items"]
             .as_array()
             .into_iter()
             .flatten()
@@ -252,7 +252,7 @@ impl Script {
     async fn wait_online(&self) -> anyhow::Result<()> {
         for _ in 0..150 {
             let nodes = self.api.get("/nodes").await?;
-            let online = nodes
+            let online = nodes["items"]
                 .as_array()
                 .map(|n| {
                     n.iter()

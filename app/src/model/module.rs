@@ -37,6 +37,31 @@ pub struct NodeInfo {
     pub last_heartbeat_at: Option<DateTime<Utc>>,
 }
 
+/// Which nodes to list, by name, starting after `cursor` (a node's name).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NodeFilter {
+    pub environment: Option<String>,
+    pub status: Option<NodeStatus>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+/// One page of nodes; `next_cursor` asks for the next.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodePage {
+    pub items: Vec<NodeInfo>,
+    pub next_cursor: Option<String>,
+}
+
+/// How many nodes of an environment report running a version of a module.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunningVersion {
+    pub environment: String,
+    pub module: String,
+    pub version: String,
+    pub nodes: u64,
+}
+
 /// A new enrollment token: shown once, with where it enrolls nodes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreatedEnrollment {

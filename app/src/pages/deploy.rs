@@ -6,13 +6,13 @@ use leptos_meta::Title;
 use crate::api::deployments::{preview_deployment, RequestDeployment};
 use crate::api::environments::list_environments;
 use crate::api::modules::{list_modules, list_versions};
-use crate::api::nodes::list_nodes;
+use crate::api::nodes::running_versions;
 use crate::components::error_panel::ErrorPanel;
 use crate::components::layout::use_viewer;
 use crate::error::AppError;
 use crate::model::deployment::{DeployPreview, DeployRequest};
 use crate::model::environment::EnvironmentSummary;
-use crate::model::module::NodeInfo;
+use crate::model::module::RunningVersion;
 use crate::model::role::Action;
 use crate::model::time::duration;
 use crate::model::wizard::{guide_phases, PhaseInput, StrategyInput};
@@ -31,7 +31,7 @@ pub fn DeployPage() -> impl IntoView {
 
     let modules = Resource::new(|| (), |_| list_modules());
     let environments = Resource::new(|| (), |_| list_environments());
-    let nodes = Resource::new(|| (), |_| list_nodes());
+    let nodes = Resource::new(|| (), |_| running_versions());
     let versions = Resource::new(
         move || module.get(),
         |m| async move {
@@ -230,18 +230,18 @@ fn VersionPicker(
 }
 
 /// "1.0.0 on 3 nodes, nothing on 1".
-fn running_now(fleet: &[NodeInfo], environment: &str, module: &str) -> String {
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for n in fleet.iter().filter(|n| n.environment == environment) {
-        let v = n
-            .versions
-            .get(module)
-            .cloned()
-            .unwrap_or_else(|| "nothing".into());
-        *counts.entry(v).or_default() += 1;
-    }
-    if counts.is_empty() {
+fn running_now(fleet: &[RunningVersion], env: &EnvironmentSummary, module: &str) -> String {
+    if env.nodes_total == 0 {
         return "no nodes enrolled".into();
+    }
+    let mut counts: BTreeMap<String, u64> = fleet
+        .iter()
+        .filter(|r| r.environment == env.name && r.module == module)
+        .map(|r| (r.version.clone(), r.nodes))
+        .collect();
+    let reporting: u64 = counts.values().sum();
+    if reporting < env.nodes_total {
+        *counts.entry("nothing".into()).or_default() += env.nodes_total - reporting;
     }
     counts
         .into_iter()
@@ -253,7 +253,7 @@ fn running_now(fleet: &[NodeInfo], environment: &str, module: &str) -> String {
 #[component]
 fn EnvironmentPicker(
     envs: Vec<EnvironmentSummary>,
-    fleet: Vec<NodeInfo>,
+    fleet: Vec<RunningVersion>,
     module: RwSignal<String>,
     environment: RwSignal<String>,
 ) -> impl IntoView {
@@ -266,8 +266,8 @@ fn EnvironmentPicker(
                     move || environment.with(|cur| *cur == name)
                 };
                 let fleet = fleet.clone();
-                let env_name = e.name.clone();
-                let now = move || running_now(&fleet, &env_name, &module.get());
+                let env = e.clone();
+                let now = move || running_now(&fleet, &env, &module.get());
                 let approval = if e.requires_approval {
                     format!("needs {} approval(s)", e.required_approvals)
                 } else {

@@ -12,7 +12,9 @@ use app::model::deployment::{
     Requested,
 };
 use app::model::environment::{EnvironmentSummary, FreezeInfo, NewFreeze, PolicyChange};
-use app::model::module::{CreatedEnrollment, ModuleInfo, NodeInfo, VersionInfo};
+use app::model::module::{
+    CreatedEnrollment, ModuleInfo, NodeFilter, NodePage, RunningVersion, VersionInfo,
+};
 use app::model::role::{Action, Role};
 use app::model::session::{TenantChoice, Viewer};
 use async_trait::async_trait;
@@ -117,9 +119,14 @@ impl app::services::ReadService for UiService {
         })
     }
 
-    async fn nodes(&self) -> Result<Vec<NodeInfo>, AppError> {
+    async fn nodes(&self, filter: NodeFilter) -> Result<NodePage, AppError> {
         let (state, p) = acting(Action::Read).await?;
-        Ok(nodes::list(&state.db, &p.tenant).await?)
+        Ok(nodes::list(&state.db, &p.tenant, &filter).await?)
+    }
+
+    async fn running_versions(&self) -> Result<Vec<RunningVersion>, AppError> {
+        let (state, p) = acting(Action::Read).await?;
+        Ok(state.read.running_versions(&p.tenant).await?)
     }
 
     async fn modules(&self) -> Result<Vec<ModuleInfo>, AppError> {

@@ -338,7 +338,8 @@ pub async fn inbox(
         .await?;
     let envs = scoped::<environments::Entity>(tenant).all(db).await?;
     let mut states = states(db, &pending, &envs).await?;
-    let summaries = read.summaries(pending.clone()).await?;
+    let ids: Vec<i64> = pending.iter().map(|d| d.id).collect();
+    let summaries = read.summaries_of(tenant, &ids).await?;
     let items = summaries
         .into_iter()
         .filter_map(|deployment| {

@@ -4,8 +4,8 @@
 use app::model::role::Role;
 use chrono::{Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    IntoActiveModel, JoinType, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -174,6 +174,15 @@ async fn first_tenant(db: &DatabaseConnection, user_id: i64) -> Result<Option<i6
         .map(|m| m.tenant_id))
 }
 
+#[derive(Debug, FromQueryResult)]
+struct Member {
+    role: String,
+    username: String,
+    is_platform_admin: bool,
+    tenant_slug: String,
+    tenant_name: String,
+}
+
 /// The principal behind a session, or `None` when the account or its
 /// membership was disabled, or the membership removed, since signing in.
 pub async fn principal_for_user(
@@ -183,36 +192,54 @@ pub async fn principal_for_user(
     credential: Credential,
     role_cap: Option<Role>,
 ) -> Result<Option<Principal>, ServiceError> {
-    let Some(user) = users::Entity::find_by_id(user_id).one(db).await? else {
-        return Ok(None);
-    };
-    if user.disabled {
-        return Ok(None);
-    }
-    let membership = memberships::Entity::find()
+    // One query: the enabled account, its enabled membership of the tenant,
+    // and the tenant.
+    let member = memberships::Entity::find()
+        .select_only()
+        .column(memberships::Column::Role)
+        .column_as(users::Column::Username, "username")
+        .column_as(users::Column::IsPlatformAdmin, "is_platform_admin")
+        .column_as(tenants::Column::Slug, "tenant_slug")
+        .column_as(tenants::Column::Name, "tenant_name")
+        .join(
+            JoinType::InnerJoin,
+            memberships::Entity::belongs_to(users::Entity)
+                .from(memberships::Column::UserId)
+                .to(users::Column::Id)
+                .into(),
+        )
+        .join(
+            JoinType::InnerJoin,
+            memberships::Entity::belongs_to(tenants::Entity)
+                .from(memberships::Column::TenantId)
+                .to(tenants::Column::Id)
+                .into(),
+        )
         .filter(memberships::Column::UserId.eq(user_id))
         .filter(memberships::Column::TenantId.eq(tenant_id))
         .filter(memberships::Column::DisabledAt.is_null())
+        .filter(users::Column::Disabled.eq(false))
+        .into_model::<Member>()
         .one(db)
         .await?;
-    let Some(role) = membership.and_then(|m| Role::parse(&m.role)) else {
+    let Some(member) = member else {
         return Ok(None);
     };
-    let Some(tenant) = tenants::Entity::find_by_id(tenant_id).one(db).await? else {
+    let Some(role) = Role::parse(&member.role) else {
         return Ok(None);
     };
     Ok(Some(Principal {
         user_id,
-        username: user.username,
+        username: member.username,
         tenant: Tenant {
-            id: tenant.id,
-            slug: tenant.slug,
-            name: tenant.name,
+            id: tenant_id,
+            slug: member.tenant_slug,
+            name: member.tenant_name,
         },
         // A token never acts above its creator's current role, and only a
         // token with the whole Admin role carries the platform-admin flag.
         role: role_cap.map_or(role, |cap| cap.min(role)),
-        is_platform_admin: user.is_platform_admin
+        is_platform_admin: member.is_platform_admin
             && role_cap.is_none_or(|cap| cap == Role::Admin && role == Role::Admin),
         credential,
     }))

@@ -4,14 +4,17 @@ use app::model::module::{ModuleInfo, VersionInfo};
 use app::model::role::Action;
 use app::model::validate;
 use chrono::Utc;
+use sea_orm::sea_query::{Expr, Order, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::Deserialize;
 
 use crate::entities::{module_versions, modules, users};
 use crate::services::error::is_unique_violation;
 use crate::services::principal::Principal;
+use crate::services::sql::scalar;
 use crate::services::tenancy::{scoped, Tenant};
 use crate::services::ServiceError;
 use hotswap_agent::artifact::{decode_key_material, verify_signature};
@@ -106,24 +109,42 @@ pub async fn list(
     db: &DatabaseConnection,
     tenant: &Tenant,
 ) -> Result<Vec<ModuleInfo>, ServiceError> {
+    // Each module's newest version comes along in the same query.
+    let latest = Query::select()
+        .column(module_versions::Column::Version)
+        .from(module_versions::Entity)
+        .and_where(
+            Expr::col((module_versions::Entity, module_versions::Column::ModuleId))
+                .equals((modules::Entity, modules::Column::Id)),
+        )
+        .order_by(module_versions::Column::Id, Order::Desc)
+        .limit(1)
+        .to_owned();
     let rows = scoped::<modules::Entity>(tenant)
+        .expr_as(scalar(latest), "latest_version")
         .order_by_asc(modules::Column::Name)
-        .all(db)
-        .await?;
-    let versions = scoped::<module_versions::Entity>(tenant)
-        .order_by_asc(module_versions::Column::Id)
+        .into_model::<WithLatest>()
         .all(db)
         .await?;
     Ok(rows
         .into_iter()
-        .map(|m| {
-            let latest = versions
-                .iter()
-                .rfind(|v| v.module_id == m.id)
-                .map(|v| v.version.clone());
-            module_info(m, latest)
+        .map(|row| ModuleInfo {
+            name: row.name,
+            description: row.description,
+            require_signature: row.require_signature,
+            latest_version: row.latest_version,
+            created_at: row.created_at,
         })
         .collect())
+}
+
+#[derive(Debug, FromQueryResult)]
+struct WithLatest {
+    name: String,
+    description: Option<String>,
+    require_signature: bool,
+    latest_version: Option<String>,
+    created_at: chrono::DateTime<Utc>,
 }
 
 pub async fn find(

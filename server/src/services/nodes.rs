@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use app::model::lifecycle::{DeploymentStatus, NodeStatus, StepStatus};
-use app::model::module::NodeInfo;
+use app::model::module::{NodeFilter, NodeInfo, NodePage};
 use app::model::role::Action;
 use chrono::{DateTime, Duration, Utc};
 use rand::distributions::{Alphanumeric, DistString};
@@ -408,18 +408,60 @@ pub async fn mark_silent_offline(
     Ok(())
 }
 
-pub async fn list(db: &DatabaseConnection, tenant: &Tenant) -> Result<Vec<NodeInfo>, ServiceError> {
+/// The most nodes one page lists.
+pub const MAX_NODE_PAGE: u64 = 500;
+const DEFAULT_NODE_PAGE: u64 = 100;
+
+/// One page of the tenant's nodes by name, optionally of one environment
+/// or status.
+pub async fn list(
+    db: &DatabaseConnection,
+    tenant: &Tenant,
+    filter: &NodeFilter,
+) -> Result<NodePage, ServiceError> {
+    let limit = filter.limit.unwrap_or(DEFAULT_NODE_PAGE);
+    if limit == 0 || limit > MAX_NODE_PAGE {
+        return Err(ServiceError::invalid(
+            "limit",
+            format!("limit must be between 1 and {MAX_NODE_PAGE}"),
+        ));
+    }
     let envs: HashMap<i64, String> = scoped::<environments::Entity>(tenant)
         .all(db)
         .await?
         .into_iter()
         .map(|e| (e.id, e.name))
         .collect();
-    Ok(scoped::<nodes::Entity>(tenant)
-        .order_by_asc(nodes::Column::EnvironmentId)
+    let mut query = scoped::<nodes::Entity>(tenant);
+    if let Some(name) = &filter.environment {
+        match envs.iter().find(|(_, n)| *n == name) {
+            Some((id, _)) => query = query.filter(nodes::Column::EnvironmentId.eq(*id)),
+            None => {
+                return Ok(NodePage {
+                    items: Vec::new(),
+                    next_cursor: None,
+                })
+            }
+        }
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(nodes::Column::Status.eq(status));
+    }
+    if let Some(cursor) = &filter.cursor {
+        query = query.filter(nodes::Column::Name.gt(cursor.as_str()));
+    }
+    let mut rows = query
         .order_by_asc(nodes::Column::Name)
+        .limit(limit + 1)
         .all(db)
-        .await?
+        .await?;
+    let next_cursor = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|n| n.name.clone())
+    } else {
+        None
+    };
+    let items = rows
         .into_iter()
         .map(|n| NodeInfo {
             id: n.id,
@@ -434,5 +476,6 @@ pub async fn list(db: &DatabaseConnection, tenant: &Tenant) -> Result<Vec<NodeIn
             agent_version: n.agent_version,
             last_heartbeat_at: n.last_heartbeat_at,
         })
-        .collect())
+        .collect();
+    Ok(NodePage { items, next_cursor })
 }

@@ -1,6 +1,8 @@
 //! Read models for pages and the REST API.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration as StdDuration, Instant};
 
 use app::model::dashboard::{Dashboard, MatrixRow, Progress, WeekStats};
 use app::model::deployment::{
@@ -8,13 +10,19 @@ use app::model::deployment::{
 };
 use app::model::environment::EnvironmentSummary;
 use app::model::lifecycle::{NodeStatus, StepAction, StepStatus};
+use app::model::module::RunningVersion;
 use chrono::{Duration, Utc};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Alias, Expr, Order, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
+    FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect, Select, Statement,
+};
 
-use crate::domain::strategy::summarize;
+use crate::domain::strategy::{summarize, StoredStrategy};
 use crate::entities::{
     deployment_steps, deployments, environments, module_versions, modules, nodes, users,
 };
+use crate::services::sql::scalar;
 use crate::services::tenancy::{scoped, Tenant};
 use crate::services::ServiceError;
 
@@ -22,31 +30,66 @@ use crate::services::ServiceError;
 pub const MAX_PAGE: u64 = 100;
 const DEFAULT_PAGE: u64 = 25;
 const RECENT_ON_DASHBOARD: u64 = 10;
+/// Active deployments are bounded by one per (module, environment) anyway.
+const MAX_ACTIVE_ON_DASHBOARD: u64 = 500;
+
+/// Nodes running each version, per (environment id, module).
+pub type Reports = HashMap<(i64, String), BTreeMap<String, u64>>;
+
+type Counted = (Instant, Arc<Reports>);
+
+/// How long a count of what nodes report is reused: they report on swaps
+/// and heartbeats, and the pages showing the count update live anyway.
+const REPORTED_FOR: StdDuration = StdDuration::from_secs(2);
 
 #[derive(Clone)]
 pub struct ReadModel {
     db: DatabaseConnection,
+    /// Per tenant: when its reports were counted, and the count.
+    reported: Arc<Mutex<HashMap<i64, Counted>>>,
 }
 
 impl ReadModel {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            db,
+            reported: Arc::default(),
+        }
     }
 
     pub async fn environments(
         &self,
         tenant: &Tenant,
     ) -> Result<Vec<EnvironmentSummary>, ServiceError> {
-        let envs = scoped::<environments::Entity>(tenant)
+        let envs = self.environment_rows(tenant).await?;
+        self.summarize_environments(tenant, envs).await
+    }
+
+    async fn environment_rows(
+        &self,
+        tenant: &Tenant,
+    ) -> Result<Vec<environments::Model>, ServiceError> {
+        Ok(scoped::<environments::Entity>(tenant)
             .order_by_asc(environments::Column::Position)
             .order_by_asc(environments::Column::Id)
             .all(&self.db)
-            .await?;
-        let nodes = scoped::<nodes::Entity>(tenant)
+            .await?)
+    }
+
+    async fn summarize_environments(
+        &self,
+        tenant: &Tenant,
+        envs: Vec<environments::Model>,
+    ) -> Result<Vec<EnvironmentSummary>, ServiceError> {
+        // Counted in the database: one row per (environment, status).
+        let counts: Vec<(i64, NodeStatus, i64)> = scoped::<nodes::Entity>(tenant)
             .select_only()
             .column(nodes::Column::EnvironmentId)
             .column(nodes::Column::Status)
-            .into_tuple::<(i64, NodeStatus)>()
+            .column_as(nodes::Column::Id.count(), "n")
+            .group_by(nodes::Column::EnvironmentId)
+            .group_by(nodes::Column::Status)
+            .into_tuple()
             .all(&self.db)
             .await?;
         let mut frozen =
@@ -55,15 +98,16 @@ impl ReadModel {
         Ok(envs
             .into_iter()
             .map(|e| {
-                let here = nodes.iter().filter(|(env, _)| *env == e.id);
+                let here = counts.iter().filter(|(env, _, _)| *env == e.id);
                 EnvironmentSummary {
                     frozen: frozen
                         .remove(&e.id)
                         .map(|w| format!("frozen: “{}” ({})", w.name, w.schedule)),
-                    nodes_total: here.clone().count() as u64,
+                    nodes_total: here.clone().map(|(_, _, n)| *n as u64).sum(),
                     nodes_online: here
-                        .filter(|(_, status)| *status == NodeStatus::Online)
-                        .count() as u64,
+                        .filter(|(_, status, _)| *status == NodeStatus::Online)
+                        .map(|(_, _, n)| *n as u64)
+                        .sum(),
                     default_strategy: summarize(&e.default_strategy),
                     active_pool: e.active_pool,
                     name: e.name,
@@ -76,11 +120,13 @@ impl ReadModel {
             .collect())
     }
 
-    pub async fn deployments(
-        &self,
+    /// One page of the list: one query, whatever the filter. A filter by
+    /// name is a scalar subquery, so the database walks the matching
+    /// `(tenant, column, id)` index downwards and stops after a page.
+    pub fn list_query(
         tenant: &Tenant,
         filter: &DeploymentFilter,
-    ) -> Result<DeploymentPage, ServiceError> {
+    ) -> Result<Select<deployments::Entity>, ServiceError> {
         let limit = filter.limit.unwrap_or(DEFAULT_PAGE);
         if limit == 0 || limit > MAX_PAGE {
             return Err(ServiceError::invalid(
@@ -88,52 +134,64 @@ impl ReadModel {
                 format!("limit must be between 1 and {MAX_PAGE}"),
             ));
         }
-        let mut query = scoped::<deployments::Entity>(tenant);
+        let mut query = summary_query(tenant);
+        let column = |c: deployments::Column| Expr::col((deployments::Entity, c));
         if let Some(name) = &filter.environment {
-            match self.environment_id(tenant, name).await? {
-                Some(id) => query = query.filter(deployments::Column::EnvironmentId.eq(id)),
-                None => return Ok(empty_page()),
-            }
+            let id = Query::select()
+                .column(environments::Column::Id)
+                .from(environments::Entity)
+                .and_where(environments::Column::TenantId.eq(tenant.id))
+                .and_where(environments::Column::Name.eq(name.as_str()))
+                .to_owned();
+            query = query.filter(column(deployments::Column::EnvironmentId).eq(scalar(id)));
         }
         if let Some(name) = &filter.module {
-            let module = scoped::<modules::Entity>(tenant)
-                .filter(modules::Column::Name.eq(name.as_str()))
-                .one(&self.db)
-                .await?;
-            match module {
-                Some(m) => query = query.filter(deployments::Column::ModuleId.eq(m.id)),
-                None => return Ok(empty_page()),
-            }
+            let id = Query::select()
+                .column(modules::Column::Id)
+                .from(modules::Entity)
+                .and_where(modules::Column::TenantId.eq(tenant.id))
+                .and_where(modules::Column::Name.eq(name.as_str()))
+                .to_owned();
+            query = query.filter(column(deployments::Column::ModuleId).eq(scalar(id)));
         }
         if let Some(name) = &filter.requester {
-            let user = users::Entity::find()
-                .filter(users::Column::Username.eq(name.as_str()))
-                .one(&self.db)
-                .await?;
-            match user {
-                Some(u) => query = query.filter(deployments::Column::RequestedBy.eq(u.id)),
-                None => return Ok(empty_page()),
-            }
+            let id = Query::select()
+                .column(users::Column::Id)
+                .from(users::Entity)
+                .and_where(users::Column::Username.eq(name.as_str()))
+                .to_owned();
+            query = query.filter(column(deployments::Column::RequestedBy).eq(scalar(id)));
         }
         if let Some(status) = filter.status {
-            query = query.filter(deployments::Column::Status.eq(status.as_str()));
+            query = query.filter(deployments::Column::Status.eq(status));
         }
         if let Some(cursor) = filter.cursor {
             query = query.filter(deployments::Column::Id.lt(cursor));
         }
-        let mut rows = query
-            .order_by_desc(deployments::Column::Id)
-            .limit(limit + 1)
+        Ok(query.limit(limit + 1))
+    }
+
+    pub async fn deployments(
+        &self,
+        tenant: &Tenant,
+        filter: &DeploymentFilter,
+    ) -> Result<DeploymentPage, ServiceError> {
+        let limit = filter.limit.unwrap_or(DEFAULT_PAGE) as usize;
+        let mut items: Vec<DeploymentSummary> = Self::list_query(tenant, filter)?
+            .into_model::<SummaryRow>()
             .all(&self.db)
-            .await?;
-        let next_cursor = if rows.len() as u64 > limit {
-            rows.truncate(limit as usize);
-            rows.last().map(|d| d.id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|d| d.id)
         } else {
             None
         };
         Ok(DeploymentPage {
-            items: self.summaries(rows).await?,
+            items,
             next_cursor,
             now: Utc::now(),
         })
@@ -145,151 +203,314 @@ impl ReadModel {
         tenant: &Tenant,
         id: i64,
     ) -> Result<DeploymentSummary, ServiceError> {
-        let row = scoped::<deployments::Entity>(tenant)
+        summary_query(tenant)
             .filter(deployments::Column::Id.eq(id))
+            .into_model::<SummaryRow>()
             .one(&self.db)
             .await?
-            .ok_or(ServiceError::NotFound("deployment"))?;
-        self.summaries(vec![row])
-            .await?
-            .pop()
+            .map(Into::into)
             .ok_or(ServiceError::NotFound("deployment"))
+    }
+
+    /// The summaries of these deployments of the tenant, in the order given.
+    pub(crate) async fn summaries_of(
+        &self,
+        tenant: &Tenant,
+        ids: &[i64],
+    ) -> Result<Vec<DeploymentSummary>, ServiceError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut found: HashMap<i64, DeploymentSummary> = summary_query(tenant)
+            .filter(deployments::Column::Id.is_in(ids.iter().copied()))
+            .into_model::<SummaryRow>()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row.into()))
+            .collect();
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
     pub async fn dashboard(&self, tenant: &Tenant) -> Result<Dashboard, ServiceError> {
         let now = Utc::now();
-        let environments = self.environments(tenant).await?;
-        let env_rows = scoped::<environments::Entity>(tenant).all(&self.db).await?;
-        let env_names: HashMap<i64, String> =
-            env_rows.into_iter().map(|e| (e.id, e.name)).collect();
+        let env_rows = self.environment_rows(tenant).await?;
+        let env_ids: Vec<i64> = env_rows.iter().map(|e| e.id).collect();
+        let environments = self.summarize_environments(tenant, env_rows).await?;
 
-        let active = scoped::<deployments::Entity>(tenant)
+        // Sorted here, not by the database: ordered by id, SQLite would walk
+        // every deployment newest first looking for the few active ones,
+        // rather than seek each active status in its index.
+        let mut active = scoped::<deployments::Entity>(tenant)
             .filter(deployments::Column::Status.is_in(DeploymentStatus::active()))
-            .order_by_desc(deployments::Column::Id)
+            .limit(MAX_ACTIVE_ON_DASHBOARD)
             .all(&self.db)
             .await?;
-        let recent = scoped::<deployments::Entity>(tenant)
-            .order_by_desc(deployments::Column::Id)
+        active.sort_by_key(|d| std::cmp::Reverse(d.id));
+        let recent: Vec<DeploymentSummary> = summary_query(tenant)
             .limit(RECENT_ON_DASHBOARD)
-            .all(&self.db)
-            .await?;
-
-        // What runs where: the newest successful deployment per (environment, module).
-        let succeeded = scoped::<deployments::Entity>(tenant)
-            .filter(deployments::Column::Status.eq(DeploymentStatus::Succeeded.as_str()))
-            .order_by_desc(deployments::Column::Id)
-            .all(&self.db)
-            .await?;
-        let module_names: BTreeMap<i64, String> = scoped::<modules::Entity>(tenant)
+            .into_model::<SummaryRow>()
             .all(&self.db)
             .await?
             .into_iter()
-            .map(|m| (m.id, m.name))
+            .map(Into::into)
             .collect();
-        let mut deployed_modules: Vec<(i64, String)> = module_names
+
+        // What runs where: the version of the newest successful deployment
+        // of each (environment, module), one index look-up per cell.
+        let cells = self.current_versions(tenant).await?;
+        let mut modules: Vec<(i64, String)> = cells
             .iter()
-            .filter(|(id, _)| succeeded.iter().chain(&active).any(|d| d.module_id == **id))
-            .map(|(id, name)| (*id, name.clone()))
+            .filter(|c| c.version.is_some() || active.iter().any(|d| d.module_id == c.module_id))
+            .map(|c| (c.module_id, c.module.clone()))
             .collect();
-        deployed_modules.sort_by(|a, b| a.1.cmp(&b.1));
-        let mut current: HashMap<(i64, i64), i64> = HashMap::new();
-        for d in &succeeded {
-            current
-                .entry((d.environment_id, d.module_id))
-                .or_insert(d.module_version_id);
-        }
-        let version_ids: Vec<i64> = current.values().copied().collect();
-        let versions = self.version_names(&version_ids).await?;
-        let env_ids: HashMap<&str, i64> =
-            env_names.iter().map(|(id, n)| (n.as_str(), *id)).collect();
-        // What the nodes themselves report, per (environment, module).
-        let mut reported: HashMap<(i64, String), BTreeMap<String, u64>> = HashMap::new();
-        for node in scoped::<nodes::Entity>(tenant).all(&self.db).await? {
-            if let Some(map) = node.versions.as_object() {
-                for (module, version) in map {
-                    if let Some(version) = version.as_str() {
-                        *reported
-                            .entry((node.environment_id, module.clone()))
-                            .or_default()
-                            .entry(version.to_string())
-                            .or_default() += 1;
-                    }
-                }
-            }
-        }
+        modules.sort_by(|a, b| a.1.cmp(&b.1));
+        modules.dedup();
+        let reported = self.reported_versions(tenant).await?;
         let matrix = environments
             .iter()
-            .map(|e| {
-                let env_id = env_ids.get(e.name.as_str()).copied();
-                MatrixRow {
-                    environment: e.name.clone(),
-                    cells: deployed_modules
-                        .iter()
-                        .map(|(module_id, _)| {
-                            current
-                                .get(&(env_id?, *module_id))
-                                .and_then(|v| versions.get(v).cloned())
-                        })
-                        .collect(),
-                    reported: deployed_modules
-                        .iter()
-                        .map(|(_, module)| {
-                            env_id
-                                .and_then(|id| reported.get(&(id, module.clone())))
-                                .map(|counts| counts.iter().map(|(v, n)| (v.clone(), *n)).collect())
-                                .unwrap_or_default()
-                        })
-                        .collect(),
-                }
+            .zip(&env_ids)
+            .map(|(e, env_id)| MatrixRow {
+                environment: e.name.clone(),
+                cells: modules
+                    .iter()
+                    .map(|(module_id, _)| {
+                        cells
+                            .iter()
+                            .find(|c| c.environment_id == *env_id && c.module_id == *module_id)
+                            .and_then(|c| c.version.clone())
+                    })
+                    .collect(),
+                reported: modules
+                    .iter()
+                    .map(|(_, module)| {
+                        reported
+                            .get(&(*env_id, module.clone()))
+                            .map(|counts| counts.iter().map(|(v, n)| (v.clone(), *n)).collect())
+                            .unwrap_or_default()
+                    })
+                    .collect(),
             })
             .collect();
         let progress = self.progress(&active).await?;
-
-        let week_ago = now - Duration::days(7);
-        let finished: Vec<_> = scoped::<deployments::Entity>(tenant)
-            .filter(deployments::Column::FinishedAt.gte(week_ago))
-            .all(&self.db)
-            .await?;
-        let durations: Vec<f64> = finished
-            .iter()
-            .filter_map(|d| {
-                let end = d.finished_at?;
-                let start = d.started_at.unwrap_or(d.created_at);
-                Some((end - start).num_milliseconds() as f64 / 1000.0)
-            })
-            .collect();
-        let week = WeekStats {
-            finished: finished.len() as u64,
-            succeeded: finished
-                .iter()
-                .filter(|d| d.status == DeploymentStatus::Succeeded)
-                .count() as u64,
-            mean_duration_secs: (!durations.is_empty())
-                .then(|| durations.iter().sum::<f64>() / durations.len() as f64),
-        };
-
+        let active_ids: Vec<i64> = active.iter().map(|d| d.id).collect();
         Ok(Dashboard {
             tenant: tenant.slug.clone(),
             environments,
-            modules: deployed_modules.into_iter().map(|(_, name)| name).collect(),
+            modules: modules.into_iter().map(|(_, name)| name).collect(),
             matrix,
-            active: self.summaries(active).await?,
+            active: self.summaries_of(tenant, &active_ids).await?,
             progress,
-            recent: self.summaries(recent).await?,
-            week,
+            recent,
+            week: self.week(tenant, now - Duration::days(7)).await?,
             now,
+        })
+    }
+
+    /// Every (environment, module) of the tenant and the version its newest
+    /// successful deployment put there, if any.
+    async fn current_versions(&self, tenant: &Tenant) -> Result<Vec<Cell>, ServiceError> {
+        let d = |c: deployments::Column| (deployments::Entity, c);
+        let newest = Query::select()
+            .column((module_versions::Entity, module_versions::Column::Version))
+            .from(deployments::Entity)
+            .inner_join(
+                module_versions::Entity,
+                Expr::col((module_versions::Entity, module_versions::Column::Id))
+                    .equals(d(deployments::Column::ModuleVersionId)),
+            )
+            .and_where(
+                Expr::col(d(deployments::Column::EnvironmentId))
+                    .equals((environments::Entity, environments::Column::Id)),
+            )
+            .and_where(
+                Expr::col(d(deployments::Column::ModuleId))
+                    .equals((modules::Entity, modules::Column::Id)),
+            )
+            .and_where(
+                Expr::col(d(deployments::Column::Status)).eq(DeploymentStatus::Succeeded.as_str()),
+            )
+            .order_by(d(deployments::Column::Id), Order::Desc)
+            .limit(1)
+            .to_owned();
+        let cells = Query::select()
+            .expr_as(
+                Expr::col((environments::Entity, environments::Column::Id)),
+                Alias::new("environment_id"),
+            )
+            .expr_as(
+                Expr::col((modules::Entity, modules::Column::Id)),
+                Alias::new("module_id"),
+            )
+            .expr_as(
+                Expr::col((modules::Entity, modules::Column::Name)),
+                Alias::new("module"),
+            )
+            .expr_as(scalar(newest), Alias::new("version"))
+            .from(environments::Entity)
+            .inner_join(
+                modules::Entity,
+                Expr::col((modules::Entity, modules::Column::TenantId))
+                    .equals((environments::Entity, environments::Column::TenantId)),
+            )
+            .and_where(
+                Expr::col((environments::Entity, environments::Column::TenantId)).eq(tenant.id),
+            )
+            .to_owned();
+        let statement = self.db.get_database_backend().build(&cells);
+        Ok(Cell::find_by_statement(statement).all(&self.db).await?)
+    }
+
+    /// What the tenant's nodes report running: nodes per (environment,
+    /// module, version), counted by the database. Counting reads every
+    /// node's versions, so a count is reused for `REPORTED_FOR`.
+    pub async fn reported_versions(&self, tenant: &Tenant) -> Result<Arc<Reports>, ServiceError> {
+        if let Some((at, reports)) = self
+            .reported
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&tenant.id)
+        {
+            if at.elapsed() < REPORTED_FOR {
+                return Ok(reports.clone());
+            }
+        }
+        let reports = Arc::new(self.count_reported_versions(tenant).await?);
+        let mut cache = self.reported.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded by the number of tenants; forget them all now and then.
+        if cache.len() > 1_000 {
+            cache.clear();
+        }
+        cache.insert(tenant.id, (Instant::now(), reports.clone()));
+        Ok(reports)
+    }
+
+    async fn count_reported_versions(&self, tenant: &Tenant) -> Result<Reports, ServiceError> {
+        let backend = self.db.get_database_backend();
+        let sql = match backend {
+            DatabaseBackend::Postgres => {
+                "SELECT n.environment_id, j.key AS module, j.value #>> '{}' AS version, \
+                 COUNT(*) AS nodes FROM nodes n, jsonb_each(n.versions) j \
+                 WHERE n.tenant_id = $1 AND jsonb_typeof(j.value) = 'string' \
+                 GROUP BY n.environment_id, j.key, j.value #>> '{}'"
+            }
+            _ => {
+                "SELECT n.environment_id, j.key AS module, j.value AS version, \
+                 COUNT(*) AS nodes FROM nodes n, json_each(n.versions) j \
+                 WHERE n.tenant_id = ? AND j.type = 'text' \
+                 GROUP BY n.environment_id, j.key, j.value"
+            }
+        };
+        let rows = Reported::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [tenant.id.into()],
+        ))
+        .all(&self.db)
+        .await?;
+        let mut reported = Reports::new();
+        for row in rows {
+            reported
+                .entry((row.environment_id, row.module))
+                .or_default()
+                .insert(row.version, row.nodes as u64);
+        }
+        Ok(reported)
+    }
+
+    /// What each environment's nodes report running, by module and version.
+    pub async fn running_versions(
+        &self,
+        tenant: &Tenant,
+    ) -> Result<Vec<RunningVersion>, ServiceError> {
+        let names: HashMap<i64, String> = self
+            .environment_rows(tenant)
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e.name))
+            .collect();
+        let reports = self.reported_versions(tenant).await?;
+        let mut running: Vec<RunningVersion> = reports
+            .iter()
+            .flat_map(|((env, module), counts)| {
+                let environment = names.get(env).cloned().unwrap_or_default();
+                counts.iter().map(move |(version, nodes)| RunningVersion {
+                    environment: environment.clone(),
+                    module: module.clone(),
+                    version: version.clone(),
+                    nodes: *nodes,
+                })
+            })
+            .collect();
+        running.sort_by(|a, b| {
+            (&a.environment, &a.module, &a.version).cmp(&(&b.environment, &b.module, &b.version))
+        });
+        Ok(running)
+    }
+
+    /// Deployments finished since `since`, aggregated by the database.
+    async fn week(
+        &self,
+        tenant: &Tenant,
+        since: chrono::DateTime<Utc>,
+    ) -> Result<WeekStats, ServiceError> {
+        let backend = self.db.get_database_backend();
+        let sql = match backend {
+            DatabaseBackend::Postgres => {
+                "SELECT COUNT(*) AS finished, \
+                 CAST(COALESCE(SUM(CASE WHEN status = $1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS succeeded, \
+                 CAST(AVG(EXTRACT(EPOCH FROM finished_at - COALESCE(started_at, created_at))) AS DOUBLE PRECISION) AS mean \
+                 FROM deployments WHERE tenant_id = $2 AND finished_at >= $3"
+            }
+            _ => {
+                "SELECT COUNT(*) AS finished, \
+                 COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0) AS succeeded, \
+                 AVG((julianday(finished_at) - julianday(COALESCE(started_at, created_at))) * 86400.0) AS mean \
+                 FROM deployments WHERE tenant_id = ? AND finished_at >= ?"
+            }
+        };
+        let row = Week::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                DeploymentStatus::Succeeded.as_str().into(),
+                tenant.id.into(),
+                since.into(),
+            ],
+        ))
+        .one(&self.db)
+        .await?
+        .unwrap_or_default();
+        Ok(WeekStats {
+            finished: row.finished.max(0) as u64,
+            succeeded: row.succeeded.max(0) as u64,
+            mean_duration_secs: row.mean.filter(|_| row.finished > 0),
         })
     }
 
     /// Nodes swapped so far of the nodes each deployment plans.
     async fn progress(&self, deps: &[deployments::Model]) -> Result<Vec<Progress>, ServiceError> {
         let ids: Vec<i64> = deps.iter().map(|d| d.id).collect();
-        let done = deployment_steps::Entity::find()
-            .filter(deployment_steps::Column::DeploymentId.is_in(ids))
-            .filter(deployment_steps::Column::Action.eq(StepAction::Swap))
-            .filter(deployment_steps::Column::Status.eq(StepStatus::Done))
-            .all(&self.db)
-            .await?;
+        let swapped: HashMap<i64, i64> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            deployment_steps::Entity::find()
+                .select_only()
+                .column(deployment_steps::Column::DeploymentId)
+                .column_as(
+                    Expr::col(deployment_steps::Column::NodeId).count_distinct(),
+                    "n",
+                )
+                .filter(deployment_steps::Column::DeploymentId.is_in(ids))
+                .filter(deployment_steps::Column::Action.eq(StepAction::Swap))
+                .filter(deployment_steps::Column::Status.eq(StepStatus::Done))
+                .group_by(deployment_steps::Column::DeploymentId)
+                .into_tuple::<(i64, i64)>()
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .collect()
+        };
         Ok(deps
             .iter()
             .map(|d| {
@@ -298,13 +519,8 @@ impl ReadModel {
                     .iter()
                     .flat_map(|p| p.phases.iter().flat_map(|ph| ph.nodes.iter().copied()))
                     .collect();
-                let swapped: HashSet<i64> = done
-                    .iter()
-                    .filter(|s| s.deployment_id == d.id)
-                    .filter_map(|s| s.node_id)
-                    .collect();
                 Progress {
-                    swapped: swapped.len() as u64,
+                    swapped: swapped.get(&d.id).copied().unwrap_or(0).max(0) as u64,
                     planned: planned.len() as u64,
                     phase: plan.and_then(|p| {
                         usize::try_from(d.current_phase)
@@ -315,104 +531,102 @@ impl ReadModel {
             })
             .collect())
     }
+}
 
-    async fn environment_id(
-        &self,
-        tenant: &Tenant,
-        name: &str,
-    ) -> Result<Option<i64>, ServiceError> {
-        Ok(scoped::<environments::Entity>(tenant)
-            .filter(environments::Column::Name.eq(name))
-            .one(&self.db)
-            .await?
-            .map(|e| e.id))
-    }
+/// A deployment with the names a person reads, as one query returns it.
+#[derive(Debug, FromQueryResult)]
+struct SummaryRow {
+    id: i64,
+    module: String,
+    version: String,
+    environment: String,
+    strategy: StoredStrategy,
+    status: DeploymentStatus,
+    requested_by: Option<String>,
+    created_at: chrono::DateTime<Utc>,
+    finished_at: Option<chrono::DateTime<Utc>>,
+}
 
-    async fn version_names(&self, ids: &[i64]) -> Result<HashMap<i64, String>, ServiceError> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
+impl From<SummaryRow> for DeploymentSummary {
+    fn from(row: SummaryRow) -> Self {
+        DeploymentSummary {
+            id: row.id,
+            module: row.module,
+            version: row.version,
+            environment: row.environment,
+            strategy: row.strategy.summary(),
+            status: row.status,
+            requested_by: row.requested_by,
+            created_at: row.created_at,
+            finished_at: row.finished_at,
         }
-        Ok(module_versions::Entity::find()
-            .filter(module_versions::Column::Id.is_in(ids.iter().copied()))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|v| (v.id, v.version))
-            .collect())
-    }
-
-    /// Joins the names a person reads onto deployment rows, with one query per table.
-    pub(crate) async fn summaries(
-        &self,
-        rows: Vec<deployments::Model>,
-    ) -> Result<Vec<DeploymentSummary>, ServiceError> {
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids = |f: fn(&deployments::Model) -> Option<i64>| -> Vec<i64> {
-            rows.iter()
-                .filter_map(f)
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect()
-        };
-        let module_ids = ids(|d| Some(d.module_id));
-        let env_ids = ids(|d| Some(d.environment_id));
-        let user_ids = ids(|d| d.requested_by);
-        let versions = self
-            .version_names(&ids(|d| Some(d.module_version_id)))
-            .await?;
-        let modules: HashMap<i64, String> = modules::Entity::find()
-            .filter(modules::Column::Id.is_in(module_ids))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|m| (m.id, m.name))
-            .collect();
-        let envs: HashMap<i64, String> = environments::Entity::find()
-            .filter(environments::Column::Id.is_in(env_ids))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|e| (e.id, e.name))
-            .collect();
-        let users: HashMap<i64, String> = if user_ids.is_empty() {
-            HashMap::new()
-        } else {
-            users::Entity::find()
-                .filter(users::Column::Id.is_in(user_ids))
-                .all(&self.db)
-                .await?
-                .into_iter()
-                .map(|u| (u.id, u.username))
-                .collect()
-        };
-        rows.into_iter()
-            .map(|d| {
-                let status = d.status;
-                Ok(DeploymentSummary {
-                    id: d.id,
-                    module: modules.get(&d.module_id).cloned().unwrap_or_default(),
-                    version: versions
-                        .get(&d.module_version_id)
-                        .cloned()
-                        .unwrap_or_default(),
-                    environment: envs.get(&d.environment_id).cloned().unwrap_or_default(),
-                    strategy: d.strategy.summary(),
-                    status,
-                    requested_by: d.requested_by.and_then(|u| users.get(&u).cloned()),
-                    created_at: d.created_at,
-                    finished_at: d.finished_at,
-                })
-            })
-            .collect()
     }
 }
 
-fn empty_page() -> DeploymentPage {
-    DeploymentPage {
-        items: Vec::new(),
-        next_cursor: None,
-        now: Utc::now(),
-    }
+#[derive(Debug, FromQueryResult)]
+struct Cell {
+    environment_id: i64,
+    module_id: i64,
+    module: String,
+    version: Option<String>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Reported {
+    environment_id: i64,
+    module: String,
+    version: String,
+    nodes: i64,
+}
+
+#[derive(Debug, Default, FromQueryResult)]
+struct Week {
+    finished: i64,
+    succeeded: i64,
+    mean: Option<f64>,
+}
+
+/// The tenant's deployments with their module, version, environment and
+/// requester joined on, newest first.
+fn summary_query(tenant: &Tenant) -> Select<deployments::Entity> {
+    scoped::<deployments::Entity>(tenant)
+        .select_only()
+        .column(deployments::Column::Id)
+        .column_as(modules::Column::Name, "module")
+        .column_as(module_versions::Column::Version, "version")
+        .column_as(environments::Column::Name, "environment")
+        .column(deployments::Column::Strategy)
+        .column(deployments::Column::Status)
+        .column_as(users::Column::Username, "requested_by")
+        .column(deployments::Column::CreatedAt)
+        .column(deployments::Column::FinishedAt)
+        .join(
+            JoinType::InnerJoin,
+            deployments::Entity::belongs_to(modules::Entity)
+                .from(deployments::Column::ModuleId)
+                .to(modules::Column::Id)
+                .into(),
+        )
+        .join(
+            JoinType::InnerJoin,
+            deployments::Entity::belongs_to(module_versions::Entity)
+                .from(deployments::Column::ModuleVersionId)
+                .to(module_versions::Column::Id)
+                .into(),
+        )
+        .join(
+            JoinType::InnerJoin,
+            deployments::Entity::belongs_to(environments::Entity)
+                .from(deployments::Column::EnvironmentId)
+                .to(environments::Column::Id)
+                .into(),
+        )
+        .join(
+            JoinType::LeftJoin,
+            deployments::Entity::belongs_to(users::Entity)
+                .from(deployments::Column::RequestedBy)
+                .to(users::Column::Id)
+                .into(),
+        )
+        .order_by_desc(deployments::Column::Id)
 }

@@ -1,11 +1,12 @@
-//! Counts the metrics report that every replica must agree on: read from the
-//! database at scrape time, grouped there, so a scrape costs one row per
-//! label set rather than one per deployment.
+//! Counts the metrics report that every replica must agree on, read from the
+//! database at scrape time. Deployments and approvals are read from the
+//! tallies the database keeps beside them (triggers, migration 23), so a
+//! scrape costs one row per label set however long the history grows.
 
 use std::collections::BTreeMap;
 
 use app::model::lifecycle::{Decision, DeploymentStatus, NodeStatus};
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
 use crate::services::ServiceError;
 
@@ -49,26 +50,20 @@ async fn rows(
 }
 
 pub async fn counts(db: &DatabaseConnection) -> Result<Counts, ServiceError> {
-    let kind = match db.get_database_backend() {
-        DatabaseBackend::Postgres => "d.strategy->>'kind'",
-        _ => "json_extract(d.strategy, '$.kind')",
-    };
-    let sql = format!(
-        "SELECT e.name AS environment, {kind} AS strategy, d.status AS status, COUNT(*) AS n \
-         FROM deployments d JOIN environments e ON e.id = d.environment_id \
-         GROUP BY e.name, {kind}, d.status"
-    );
+    let sql = "SELECT e.name AS environment, t.strategy AS strategy, t.status AS status, \
+               CAST(SUM(t.total) AS BIGINT) AS n \
+               FROM deployment_tallies t JOIN environments e ON e.id = t.environment_id \
+               WHERE t.total > 0 \
+               GROUP BY e.name, t.strategy, t.status";
     let mut deployments = Vec::new();
-    for row in rows(db, &sql).await? {
+    for row in rows(db, sql).await? {
         let status: String = row.try_get("", "status")?;
         let Some(status) = DeploymentStatus::parse(&status) else {
             continue;
         };
         deployments.push(DeploymentCount {
             environment: row.try_get("", "environment")?,
-            strategy: row
-                .try_get::<Option<String>>("", "strategy")?
-                .unwrap_or_else(|| "unknown".into()),
+            strategy: row.try_get("", "strategy")?,
             status,
             count: row.try_get("", "n")?,
         });
@@ -76,13 +71,8 @@ pub async fn counts(db: &DatabaseConnection) -> Result<Counts, ServiceError> {
 
     let mut approvals: BTreeMap<String, i64> =
         Decision::ALL.iter().map(|d| (d.to_string(), 0)).collect();
-    for row in rows(
-        db,
-        "SELECT decision, COUNT(*) AS n FROM approvals GROUP BY decision",
-    )
-    .await?
-    {
-        approvals.insert(row.try_get("", "decision")?, row.try_get("", "n")?);
+    for row in rows(db, "SELECT decision, total FROM approval_tallies").await? {
+        approvals.insert(row.try_get("", "decision")?, row.try_get("", "total")?);
     }
     let expired: i64 = deployments
         .iter()

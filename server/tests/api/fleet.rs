@@ -170,14 +170,7 @@ impl Fleet {
     pub async fn wait_online(&self, client: &reqwest::Client, address: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let nodes: Vec<Value> = client
-                .get(format!("{address}/api/v1/nodes"))
-                .send()
-                .await
-                .expect("nodes")
-                .json()
-                .await
-                .expect("JSON");
+            let nodes = nodes(client, address).await;
             let online = self
                 .agents
                 .iter()
@@ -205,6 +198,20 @@ impl Fleet {
     pub fn currents(&self, module: &str) -> Vec<Option<String>> {
         self.agents.iter().map(|a| a.current(module)).collect()
     }
+}
+
+/// The tenant's nodes (a test enrolls fewer than a page holds).
+pub async fn nodes(client: &reqwest::Client, address: &str) -> Vec<Value> {
+    let page: Value = client
+        .get(format!("{address}/api/v1/nodes?limit=500"))
+        .send()
+        .await
+        .expect("nodes")
+        .json()
+        .await
+        .expect("JSON");
+    assert!(page["next_cursor"].is_null(), "more nodes than a page");
+    page["items"].as_array().expect("items").clone()
 }
 
 /// A published artifact on disk.

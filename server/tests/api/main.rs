@@ -20,6 +20,7 @@ mod live;
 mod outage;
 mod pages;
 mod prometheus;
+mod queries;
 mod rbac;
 mod rollouts;
 mod security;

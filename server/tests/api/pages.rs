@@ -36,7 +36,10 @@ async fn dashboard_renders_deployments_from_the_database() {
 async fn dashboard_server_function_returns_the_read_model() {
     let app = spawn_app().await;
     let tenant = app.default_tenant().await;
+    seed_deployment(&app.db, tenant, "billing", "1.9.0", "qa", "succeeded").await;
     seed_deployment(&app.db, tenant, "billing", "2.0.0", "qa", "succeeded").await;
+    // A later failure does not change what runs there.
+    seed_deployment(&app.db, tenant, "billing", "2.1.0", "qa", "failed").await;
 
     let response = app
         .client
@@ -58,7 +61,11 @@ async fn dashboard_server_function_returns_the_read_model() {
         .find(|row| row["environment"] == "qa")
         .expect("qa row");
     assert_eq!(qa["cells"], serde_json::json!(["2.0.0"]));
-    assert_eq!(data["week"]["succeeded"], 1);
+    // Each seeded deployment ran for 90 s.
+    assert_eq!(data["week"]["finished"], 3);
+    assert_eq!(data["week"]["succeeded"], 2);
+    let mean = data["week"]["mean_duration_secs"].as_f64().expect("a mean");
+    assert!((mean - 90.0).abs() < 1.0, "{mean}");
 }
 
 /// Every page of the navigation renders on the server.

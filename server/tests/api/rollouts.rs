@@ -293,14 +293,7 @@ async fn rolling_goes_batch_by_batch_and_rolls_back_when_a_batch_fails() {
         .await;
     // 3.0.0 never becomes healthy on the third node (by id, so in batch 2):
     // the health command runs in the agent's root and sees the marker there.
-    let nodes: Vec<Value> = client
-        .get(app.url("/api/v1/nodes"))
-        .send()
-        .await
-        .expect("nodes")
-        .json()
-        .await
-        .expect("JSON");
+    let nodes = crate::fleet::nodes(client, address).await;
     let mut by_id: Vec<(i64, String)> = nodes
         .iter()
         .map(|n| {
@@ -675,14 +668,7 @@ async fn an_offline_node_fails_its_step_within_what_the_strategy_allows() {
         fleet.currents("app"),
         vec![some("2.0.0"), some("2.0.0"), None]
     );
-    let nodes: Vec<Value> = client
-        .get(app.url("/api/v1/nodes"))
-        .send()
-        .await
-        .expect("nodes")
-        .json()
-        .await
-        .expect("JSON");
+    let nodes = crate::fleet::nodes(client, address).await;
     let offline = nodes
         .iter()
         .find(|n| n["name"] == gone.as_str())

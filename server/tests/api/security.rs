@@ -716,7 +716,7 @@ async fn enrollment_tokens_are_single_use_revocable_and_cannot_steal_a_node() {
         .await
         .expect("sent");
     assert_eq!(response.status(), 404);
-    let nodes: Vec<Value> = app.get("/api/v1/nodes").await.json().await.expect("JSON");
+    let nodes = crate::fleet::nodes(&app.client, &app.address).await;
     let response = mallory
         .delete(app.url(&format!("/api/v1/nodes/{}", nodes[0]["id"])))
         .send()

@@ -4,13 +4,27 @@ use super::form_error;
 use crate::api::environments::list_environments;
 use crate::api::nodes::{list_nodes, CreateEnrollmentToken};
 use crate::components::error_panel::ErrorPanel;
+use crate::model::module::NodeFilter;
 use crate::model::time::{date, minute};
+
+const NODES_PER_PAGE: u64 = 50;
 
 /// Enrolled nodes, and enrollment tokens to add more.
 #[component]
 pub fn NodesPanel() -> impl IntoView {
     let enroll = ServerAction::<CreateEnrollmentToken>::new();
-    let nodes = Resource::new(move || enroll.version().get(), |_| list_nodes());
+    // A page at a time: a fleet can have thousands of nodes.
+    let cursor = RwSignal::new(None::<String>);
+    let nodes = Resource::new(
+        move || (enroll.version().get(), cursor.get()),
+        |(_, cursor)| {
+            list_nodes(NodeFilter {
+                limit: Some(NODES_PER_PAGE),
+                cursor,
+                ..Default::default()
+            })
+        },
+    );
     let environments = Resource::new(|| (), |_| list_environments());
     let environment = RwSignal::new(String::new());
     let pool = RwSignal::new(String::new());
@@ -35,11 +49,24 @@ pub fn NodesPanel() -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading">"Loading nodes…"</p> }>
                 {move || Suspend::new(async move {
                     match nodes.await {
-                        Ok(list) if list.is_empty() => view! {
+                        Ok(page) if page.items.is_empty() && cursor.with(Option::is_none) => view! {
                             <p class="subtle">"No nodes yet. Create an enrollment token below and start an agent with it."</p>
                         }
                             .into_any(),
-                        Ok(list) => view! {
+                        Ok(page) => {
+                            let list = page.items;
+                            let next = page.next_cursor;
+                            let paging = (next.is_some() || cursor.with(Option::is_some)).then(|| view! {
+                                <p class="inline-form">
+                                    {cursor.with(Option::is_some).then(|| view! {
+                                        <button type="button" class="button" on:click=move |_| cursor.set(None)>"First page"</button>
+                                    })}
+                                    {next.map(|after| view! {
+                                        <button type="button" class="button" on:click=move |_| cursor.set(Some(after.clone()))>"Next page"</button>
+                                    })}
+                                </p>
+                            });
+                            view! {
                             <div class="table-scroll"><table class="data-table">
                                 <caption class="visually-hidden">"Nodes"</caption>
                                 <thead>
@@ -80,8 +107,10 @@ pub fn NodesPanel() -> impl IntoView {
                                         .collect_view()}
                                 </tbody>
                             </table></div>
+                            {paging}
+                            }
+                                .into_any()
                         }
-                            .into_any(),
                         Err(error) => view! { <ErrorPanel error/> }.into_any(),
                     }
                 })}

@@ -1,4 +1,4 @@
-use app::model::module::{EnrollmentTokenInfo, NodeInfo};
+use app::model::module::{EnrollmentTokenInfo, NodeFilter, NodePage};
 use app::model::role::Action;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -6,18 +6,22 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::Id;
+use crate::http::extract::{ApiQuery, Id};
 use crate::http::state::AppState;
 use crate::services::nodes::{self, CreatedEnrollmentToken, NewEnrollmentToken};
 use crate::services::principal::Principal;
 
-/// `GET /api/v1/nodes`: every enrolled node with status, pool, labels and versions.
+/// `GET /api/v1/nodes?environment=&status=&limit=&cursor=`: a page of
+/// enrolled nodes by name, with status, pool, labels and versions.
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
-) -> ApiResult<Json<Vec<NodeInfo>>> {
+    ApiQuery(filter): ApiQuery<NodeFilter>,
+) -> ApiResult<Json<NodePage>> {
     principal.require(Action::Read)?;
-    Ok(Json(nodes::list(&state.db, &principal.tenant).await?))
+    Ok(Json(
+        nodes::list(&state.db, &principal.tenant, &filter).await?,
+    ))
 }
 
 /// `POST /api/v1/environments/{name}/enrollment-tokens` `{pool?, expires?, uses?}`
