@@ -25,7 +25,8 @@ ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true
 
 STEP="building the release server and the bench tool"
 scripts/build.sh release >&2
-cargo build --release -p server --example api_bench >&2
+# The same packages as scripts/build.sh, so the lib is not built twice.
+cargo build --release -p server -p hotswap-agent --example api_bench >&2
 BIN=target/release/hotswap
 BENCH=target/release/examples/api_bench
 

@@ -14,7 +14,7 @@ use crate::http::auth::csrf;
 use crate::http::routes::Routes;
 use crate::http::session::{self, DbSessionStore};
 use crate::http::state::AppState;
-use crate::http::{agents, api, api_errors, audit_trail, fallback, health, metrics, oidc};
+use crate::http::{agents, api, api_errors, audit_trail, fallback, health, metrics, oidc, ui};
 
 /// Every REST route under `/api/v1`: the API and the agents' endpoints.
 pub fn api_routes() -> Routes {
@@ -46,7 +46,10 @@ pub fn build(state: AppState, sessions: DbSessionStore, secure_cookies: bool) ->
         .leptos_routes_with_context(
             &state,
             generate_route_list(app::App),
-            move || provide_context(services.clone()),
+            move || {
+                provide_context(services.clone());
+                provide_context(ui::SeenPrincipal::default());
+            },
             move || app::shell(options.clone()),
         )
         .fallback(fallback::not_found)

@@ -1,6 +1,8 @@
 //! The server side of the app's service traits, used by server functions.
 //! Each call acts for the principal of the request's session.
 
+use std::sync::{Arc, OnceLock};
+
 use app::error::AppError;
 use app::model::admin::{
     AddedMember, AuditPage, AuditQuery, CreatedToken, DeliveryInfo, Member, NewMember, TokenInfo,
@@ -36,14 +38,28 @@ use crate::services::{audit, modules, nodes, tenants, tokens, users, ServiceErro
 /// Stateless: the application state and the request come from Leptos context.
 pub struct UiService;
 
+/// The principal a page's render has already resolved, provided afresh for
+/// every page request (`router.rs`).
+#[derive(Clone, Default)]
+pub struct SeenPrincipal(Arc<OnceLock<Principal>>);
+
 /// The request's state and signed-in principal, if any.
 async fn request_principal() -> Result<(AppState, Option<Principal>), AppError> {
     let state = use_context::<AppState>().ok_or(AppError::Internal)?;
     let mut parts = use_context::<Parts>().ok_or(AppError::Internal)?;
+    // A page calls several server functions while it renders: the session
+    // and the principal are read once per request, by the first of them.
+    let seen = use_context::<SeenPrincipal>();
+    if let Some(known) = seen.as_ref().and_then(|s| s.0.get().cloned()) {
+        return Ok((state, Some(known)));
+    }
     let principal = from_session(&mut parts, &state).await.map_err(|err| {
         tracing::error!(error = %err, "reading the session failed");
         AppError::Internal
     })?;
+    if let (Some(seen), Some(p)) = (&seen, &principal) {
+        let _ = seen.0.set(p.clone());
+    }
     // Tell the audit trail who acted (the slot is shared with the request's).
     if let (Some(slot), Some(p)) = (parts.extensions.get::<ActorSlot>(), &principal) {
         let _ = slot.0.set(p.clone());
