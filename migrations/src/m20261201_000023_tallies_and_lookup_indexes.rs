@@ -161,6 +161,15 @@ impl MigrationTrait for Migration {
         ] {
             index(manager, name, Deployments::Table, columns, false).await?;
         }
+        // Nodes counted by environment and status, without sorting them.
+        index(
+            manager,
+            "ix_nodes_tenant_environment_status",
+            Nodes::Table,
+            &["tenant_id", "environment_id", "status"],
+            false,
+        )
+        .await?;
         // A module's newest version, for the module list.
         index(
             manager,
@@ -202,6 +211,14 @@ impl MigrationTrait for Migration {
         manager
             .drop_index(
                 Index::drop()
+                    .name("ix_nodes_tenant_environment_status")
+                    .table(Nodes::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .drop_index(
+                Index::drop()
                     .name("ix_module_versions_module_id")
                     .table(ModuleVersions::Table)
                     .to_owned(),
@@ -228,6 +245,11 @@ impl MigrationTrait for Migration {
 
 #[derive(DeriveIden)]
 enum Deployments {
+    Table,
+}
+
+#[derive(DeriveIden)]
+enum Nodes {
     Table,
 }
 

@@ -36,17 +36,44 @@ const MAX_ACTIVE_ON_DASHBOARD: u64 = 500;
 /// Nodes running each version, per (environment id, module).
 pub type Reports = HashMap<(i64, String), BTreeMap<String, u64>>;
 
-type Counted = (Instant, Arc<Reports>);
+/// How long an aggregate that reads many rows is reused: what nodes report
+/// (they report on swaps and heartbeats; the pages showing it update live)
+/// and the week's figures (a window of seven days).
+const AGGREGATE_FOR: StdDuration = StdDuration::from_secs(2);
 
-/// How long a count of what nodes report is reused: they report on swaps
-/// and heartbeats, and the pages showing the count update live anyway.
-const REPORTED_FOR: StdDuration = StdDuration::from_secs(2);
+/// Per-tenant values computed recently, each with when it was computed.
+struct Recent<V>(Mutex<HashMap<i64, (Instant, Arc<V>)>>);
+
+impl<V> Default for Recent<V> {
+    fn default() -> Self {
+        Recent(Mutex::default())
+    }
+}
+
+impl<V> Recent<V> {
+    fn get(&self, tenant: i64) -> Option<Arc<V>> {
+        let cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let (at, value) = cache.get(&tenant)?;
+        (at.elapsed() < AGGREGATE_FOR).then(|| value.clone())
+    }
+
+    fn put(&self, tenant: i64, value: V) -> Arc<V> {
+        let value = Arc::new(value);
+        let mut cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded by the number of tenants; forget them all now and then.
+        if cache.len() > 1_000 {
+            cache.clear();
+        }
+        cache.insert(tenant, (Instant::now(), value.clone()));
+        value
+    }
+}
 
 #[derive(Clone)]
 pub struct ReadModel {
     db: DatabaseConnection,
-    /// Per tenant: when its reports were counted, and the count.
-    reported: Arc<Mutex<HashMap<i64, Counted>>>,
+    reported: Arc<Recent<Reports>>,
+    week: Arc<Recent<WeekStats>>,
 }
 
 impl ReadModel {
@@ -54,6 +81,7 @@ impl ReadModel {
         Self {
             db,
             reported: Arc::default(),
+            week: Arc::default(),
         }
     }
 
@@ -302,7 +330,7 @@ impl ReadModel {
             active: self.summaries_of(tenant, &active_ids).await?,
             progress,
             recent,
-            week: self.week(tenant, now - Duration::days(7)).await?,
+            week: self.week(tenant, now).await?,
             now,
         })
     }
@@ -363,26 +391,13 @@ impl ReadModel {
 
     /// What the tenant's nodes report running: nodes per (environment,
     /// module, version), counted by the database. Counting reads every
-    /// node's versions, so a count is reused for `REPORTED_FOR`.
+    /// node's versions, so a count is reused for `AGGREGATE_FOR`.
     pub async fn reported_versions(&self, tenant: &Tenant) -> Result<Arc<Reports>, ServiceError> {
-        if let Some((at, reports)) = self
-            .reported
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&tenant.id)
-        {
-            if at.elapsed() < REPORTED_FOR {
-                return Ok(reports.clone());
-            }
+        if let Some(reports) = self.reported.get(tenant.id) {
+            return Ok(reports);
         }
-        let reports = Arc::new(self.count_reported_versions(tenant).await?);
-        let mut cache = self.reported.lock().unwrap_or_else(|p| p.into_inner());
-        // Bounded by the number of tenants; forget them all now and then.
-        if cache.len() > 1_000 {
-            cache.clear();
-        }
-        cache.insert(tenant.id, (Instant::now(), reports.clone()));
-        Ok(reports)
+        let reports = self.count_reported_versions(tenant).await?;
+        Ok(self.reported.put(tenant.id, reports))
     }
 
     async fn count_reported_versions(&self, tenant: &Tenant) -> Result<Reports, ServiceError> {
@@ -448,8 +463,21 @@ impl ReadModel {
         Ok(running)
     }
 
-    /// Deployments finished since `since`, aggregated by the database.
+    /// Deployments finished in the seven days before `now`; reused for
+    /// `AGGREGATE_FOR`, since it reads every one of them.
     async fn week(
+        &self,
+        tenant: &Tenant,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<WeekStats, ServiceError> {
+        if let Some(week) = self.week.get(tenant.id) {
+            return Ok((*week).clone());
+        }
+        let week = self.count_week(tenant, now - Duration::days(7)).await?;
+        Ok((*self.week.put(tenant.id, week)).clone())
+    }
+
+    async fn count_week(
         &self,
         tenant: &Tenant,
         since: chrono::DateTime<Utc>,
