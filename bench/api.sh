@@ -39,8 +39,9 @@ load() {
     "$BENCH" load --url "$url" --concurrency "$concurrency" --seconds "$SECONDS_EACH"
   fi
 }
-rate() { awk '{printf "%s req/s, p95 %s ms", $2, $4}' <<<"$1"; }
-p95() { awk '{printf "p95 %s ms", $4}' <<<"$1"; }
+# A run where nothing was answered in time says so instead of "p95 NaN".
+rate() { awk '$1 == 0 {printf "no answer within 2 s"; exit} {printf "%s req/s, p95 %s ms", $2, $4}' <<<"$1"; }
+p95() { awk '$1 == 0 {printf "no answer within 2 s"; exit} {printf "p95 %s ms", $4}' <<<"$1"; }
 # errors RESULT -> ", N errors" when there were any
 errors() { awk '$6 > 0 {printf ", %s errors", $6}' <<<"$1"; }
 rss_mib() { awk '/VmRSS/ {printf "%d MiB", $2 / 1024}' "/proc/$1/status"; }
