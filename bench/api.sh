@@ -110,12 +110,12 @@ echo
 echo "| measure | SQLite | PostgreSQL | bare axum |"
 echo "|---|---|---|---|"
 row() { echo "| $1 | ${cell[$2,sqlite]} | ${cell[$2,postgres]} | ${3:-—} |"; }
-row '`GET /api/v1/deployments?limit=50` (bearer token), 64 clients' list "$bare"
-row 'one `GET /metrics` at a time' metrics1
-row '`GET /metrics`, 64 scrapers' metrics64
-row '`POST /api/v1/deployments`, one after another' post
-row 'one `GET /` (the dashboard, signed in) at a time' page1
+row "\`GET /api/v1/deployments?limit=50\` (bearer token), 64 clients" list "$bare"
+row "one \`GET /metrics\` at a time" metrics1
+row "\`GET /metrics\`, 64 scrapers" metrics64
+row "\`POST /api/v1/deployments\`, one after another" post
+row "one \`GET /\` (the dashboard, signed in) at a time" page1
 for page in / /deployments "/deployments/{id}" /approvals /admin; do
   row "\`GET $page\` (signed in), 64 viewers" "$page"
 done
-row 'server RSS after the run' rss
+row "server RSS after the run" rss

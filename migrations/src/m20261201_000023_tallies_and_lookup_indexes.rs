@@ -16,12 +16,22 @@ pub struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        let (kind_old, kind_new) = match manager.get_database_backend() {
-            DatabaseBackend::Postgres => ("OLD.strategy->>'kind'", "NEW.strategy->>'kind'"),
-            _ => (
-                "json_extract(OLD.strategy, '$.kind')",
-                "json_extract(NEW.strategy, '$.kind')",
-            ),
+        let postgres = manager.get_database_backend() == DatabaseBackend::Postgres;
+        if postgres {
+            // Migrations run in one transaction there: no replica writes
+            // between the count below and the triggers that take over from it.
+            db.execute_unprepared("LOCK TABLE deployments, approvals IN SHARE ROW EXCLUSIVE MODE")
+                .await?;
+        }
+        // On SQLite a strategy that is not valid JSON must not make writes of
+        // its row fail: it is tallied as `unknown`.
+        let (kind_old, kind_new) = if postgres {
+            ("OLD.strategy->>'kind'", "NEW.strategy->>'kind'")
+        } else {
+            (
+                "CASE WHEN json_valid(OLD.strategy) THEN json_extract(OLD.strategy, '$.kind') END",
+                "CASE WHEN json_valid(NEW.strategy) THEN json_extract(NEW.strategy, '$.kind') END",
+            )
         };
         for sql in [
             "CREATE TABLE IF NOT EXISTS deployment_tallies (\
@@ -66,20 +76,24 @@ impl MigrationTrait for Migration {
             "UPDATE approval_tallies SET total = total - 1 WHERE decision = OLD.decision";
         match manager.get_database_backend() {
             DatabaseBackend::Postgres => {
-                // Rows are locked in the order of their status, so two status
-                // changes in opposite directions cannot deadlock.
+                // A row's change locks its two tally rows in key order, so two
+                // changes in opposite directions cannot deadlock each other.
                 let function = format!(
                     "CREATE OR REPLACE FUNCTION deployment_tallies_track() RETURNS trigger \
                      LANGUAGE plpgsql AS $$ BEGIN \
                        IF TG_OP = 'INSERT' THEN {add_new}; \
                        ELSIF TG_OP = 'DELETE' THEN {remove_old}; \
-                       ELSIF OLD.status < NEW.status THEN {remove_old}; {add_new}; \
+                       ELSIF ROW(OLD.environment_id, COALESCE({kind_old}, 'unknown'), OLD.status) \
+                           < ROW(NEW.environment_id, COALESCE({kind_new}, 'unknown'), NEW.status) \
+                         THEN {remove_old}; {add_new}; \
                        ELSE {add_new}; {remove_old}; \
                        END IF; \
                        RETURN NULL; \
                      END $$",
                     add_new = add("NEW"),
                     remove_old = remove("OLD"),
+                    kind_old = kind_old,
+                    kind_new = kind_new,
                 );
                 let approvals = format!(
                     "CREATE OR REPLACE FUNCTION approval_tallies_track() RETURNS trigger \
@@ -97,8 +111,11 @@ impl MigrationTrait for Migration {
                      FOR EACH ROW EXECUTE FUNCTION deployment_tallies_track()",
                     "CREATE TRIGGER deployment_tallies_delete AFTER DELETE ON deployments \
                      FOR EACH ROW EXECUTE FUNCTION deployment_tallies_track()",
-                    "CREATE TRIGGER deployment_tallies_update AFTER UPDATE OF status ON deployments \
-                     FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) \
+                    "CREATE TRIGGER deployment_tallies_update \
+                     AFTER UPDATE OF status, environment_id, strategy ON deployments \
+                     FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status \
+                       OR OLD.environment_id IS DISTINCT FROM NEW.environment_id \
+                       OR OLD.strategy->>'kind' IS DISTINCT FROM NEW.strategy->>'kind') \
                      EXECUTE FUNCTION deployment_tallies_track()",
                     "CREATE TRIGGER approval_tallies_insert AFTER INSERT ON approvals \
                      FOR EACH ROW EXECUTE FUNCTION approval_tallies_track()",
@@ -122,7 +139,10 @@ impl MigrationTrait for Migration {
                     ),
                     format!(
                         "CREATE TRIGGER IF NOT EXISTS deployment_tallies_update \
-                         AFTER UPDATE OF status ON deployments WHEN OLD.status <> NEW.status \
+                         AFTER UPDATE OF status, environment_id, strategy ON deployments \
+                         WHEN OLD.status IS NOT NEW.status \
+                           OR OLD.environment_id IS NOT NEW.environment_id \
+                           OR ({kind_old}) IS NOT ({kind_new}) \
                          BEGIN {}; {}; END",
                         remove("OLD"),
                         add("NEW")

@@ -448,6 +448,13 @@ pub async fn list(
         query = query.filter(nodes::Column::Status.eq(status));
     }
     if let Some(cursor) = &filter.cursor {
+        // A cursor is a node's name, which enrollment bounds the same way.
+        if cursor.len() > 255 {
+            return Err(ServiceError::invalid(
+                "cursor",
+                "a node name from the last page",
+            ));
+        }
         query = query.filter(nodes::Column::Name.gt(cursor.as_str()));
     }
     let mut rows = query

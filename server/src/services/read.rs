@@ -287,10 +287,15 @@ impl ReadModel {
         // What runs where: the version of the newest successful deployment
         // of each (environment, module), one index look-up per cell.
         let cells = self.current_versions(tenant).await?;
+        let active_modules: HashSet<i64> = active.iter().map(|d| d.module_id).collect();
         let mut modules: Vec<(i64, String)> = cells
             .iter()
-            .filter(|c| c.version.is_some() || active.iter().any(|d| d.module_id == c.module_id))
+            .filter(|c| c.version.is_some() || active_modules.contains(&c.module_id))
             .map(|c| (c.module_id, c.module.clone()))
+            .collect();
+        let current: HashMap<(i64, i64), String> = cells
+            .into_iter()
+            .filter_map(|c| Some(((c.environment_id, c.module_id), c.version?)))
             .collect();
         modules.sort_by(|a, b| a.1.cmp(&b.1));
         modules.dedup();
@@ -302,12 +307,7 @@ impl ReadModel {
                 environment: e.name.clone(),
                 cells: modules
                     .iter()
-                    .map(|(module_id, _)| {
-                        cells
-                            .iter()
-                            .find(|c| c.environment_id == *env_id && c.module_id == *module_id)
-                            .and_then(|c| c.version.clone())
-                    })
+                    .map(|(module_id, _)| current.get(&(*env_id, *module_id)).cloned())
                     .collect(),
                 reported: modules
                     .iter()
