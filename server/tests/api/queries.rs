@@ -332,4 +332,11 @@ async fn the_node_list_comes_a_page_at_a_time() {
         let (status, body) = page(bad).await;
         assert_eq!(status, expected, "{bad}: {body}");
     }
+    // A cursor is a node name: one far longer than any is refused, not searched.
+    let response = app
+        .get(&format!("/api/v1/nodes?cursor={}", "n".repeat(10_000)))
+        .await;
+    assert_eq!(response.status(), 422);
+    let body: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(body["error"]["field"], "cursor", "{body}");
 }
