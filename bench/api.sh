@@ -21,7 +21,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true
+# As many open files as this shell may have: each socket is one.
+ulimit -S -n "$(ulimit -H -n)" 2>/dev/null || true
 
 STEP="building the release server and the bench tool"
 scripts/build.sh release >&2

@@ -12,7 +12,8 @@ NODES=${1:-100,1000}
 work=$(mktemp -d)
 chmod 755 "$work"
 trap 'stop_postgres "$work/pg"; rm -rf "$work"' EXIT
-ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true
+# As many open files as this shell may have: each socket is one.
+ulimit -S -n "$(ulimit -H -n)" 2>/dev/null || true
 
 cargo build --release -p server --example engine_bench
 BENCH=target/release/examples/engine_bench

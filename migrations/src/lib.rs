@@ -27,6 +27,7 @@ mod m20261124_000020_freeze_windows_and_webhooks;
 mod m20261201_000021_disabled_memberships_and_revocable_enrollment;
 mod m20261201_000022_login_attempts;
 mod m20261201_000023_tallies_and_lookup_indexes;
+mod m20261201_000024_open_steps_index;
 
 pub struct Migrator;
 
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000021_disabled_memberships_and_revocable_enrollment::Migration),
             Box::new(m20261201_000022_login_attempts::Migration),
             Box::new(m20261201_000023_tallies_and_lookup_indexes::Migration),
+            Box::new(m20261201_000024_open_steps_index::Migration),
         ]
     }
 }

@@ -3,8 +3,11 @@
 //! Starts Hotswap in this process on a fresh database, connects N lightweight
 //! agents that speak the real protocol over real WebSockets but answer every
 //! swap at once (so what is timed is the engine, not downloads), and times a
-//! Direct and a Rolling deployment across them. With `--claims`, also counts
-//! claim-and-release cycles per second of the job queue.
+//! Direct and a Rolling deployment across them. The agents run in a child
+//! process (`engine_bench agents …`), as a fleet would: each side of 10,000
+//! sockets then needs its own 10,000 open files, not one process 20,000.
+//! With `--claims`, also counts claim-and-release cycles per second of the
+//! job queue.
 //!
 //!   cargo run --release -p server --example engine_bench -- --nodes 100,1000 [--database-url postgres://…] [--claims]
 
@@ -17,15 +20,84 @@ use hotswap::config::{Config, Overrides};
 use hotswap::entities::deployments;
 use hotswap::startup::Application;
 use hotswap_protocol::{AgentMessage, CommandResult, EnrollResponse, Modules, ServerMessage};
-use sea_orm::{ConnectionTrait, Database, EntityTrait};
+use sea_orm::{ConnectionTrait, Database, EntityTrait, QuerySelect};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
+
+// The allocator the server ships with (server/src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 struct Args {
     nodes: Vec<usize>,
     database_url: Option<String>,
     claims: bool,
+}
+
+/// `agents --base URL --enroll TOKEN --count N`: the fleet, in its own process.
+struct Fleet {
+    base: String,
+    enroll: String,
+    count: usize,
+}
+
+fn fleet_args(mut it: impl Iterator<Item = String>) -> Fleet {
+    let mut fleet = Fleet {
+        base: String::new(),
+        enroll: String::new(),
+        count: 0,
+    };
+    while let Some(arg) = it.next() {
+        let value = it.next().unwrap_or_default();
+        match arg.as_str() {
+            "--base" => fleet.base = value,
+            "--enroll" => fleet.enroll = value,
+            "--count" => fleet.count = value.parse().expect("--count is a number"),
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    fleet
+}
+
+/// Connects the fleet, says `ready` on stdout when every agent is online,
+/// and answers commands until its parent closes stdin.
+async fn run_fleet(fleet: Fleet) {
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let ready = Arc::new(tokio::sync::Semaphore::new(0));
+    for i in 0..fleet.count {
+        let (base, enroll, ready) = (fleet.base.clone(), fleet.enroll.clone(), ready.clone());
+        tokio::spawn(async move { fake_agent(base, enroll, format!("node-{i}"), ready).await });
+    }
+    let _all = ready
+        .acquire_many(fleet.count as u32)
+        .await
+        .expect("agents ready");
+    println!("ready");
+    let mut stdin = tokio::io::stdin();
+    let _ = tokio::io::AsyncReadExt::read(&mut stdin, &mut [0u8; 1]).await;
+}
+
+/// Starts the fleet's process and waits until all its agents are online.
+async fn start_fleet(base: &str, enroll: &str, count: usize) -> tokio::process::Child {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(std::env::current_exe().expect("own path"))
+        .args(["agents", "--base", base, "--enroll", enroll])
+        .args(["--count", &count.to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("fleet process");
+    let stdout = child.stdout.take().expect("fleet stdout");
+    let line = tokio::io::BufReader::new(stdout)
+        .lines()
+        .next_line()
+        .await
+        .expect("fleet output");
+    assert_eq!(line.as_deref(), Some("ready"), "the fleet did not come up");
+    child
 }
 
 fn args() -> Args {
@@ -81,6 +153,10 @@ async fn fresh_database(server: Option<&str>, dir: &std::path::Path, name: &str)
 
 #[tokio::main]
 async fn main() {
+    if std::env::args().nth(1).as_deref() == Some("agents") {
+        return run_fleet(fleet_args(std::env::args().skip(2))).await;
+    }
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
     let args = args();
     let dir = tempfile::tempdir().expect("temp dir");
     let engine = if args.database_url.is_some() {
@@ -105,7 +181,10 @@ async fn main() {
                 "benchmark-admin-password".to_string(),
             ),
             ("HOTSWAP_DB_MAX_CONNECTIONS", "20".to_string()),
-            ("HOTSWAP_LOG", "error".to_string()),
+            (
+                "HOTSWAP_LOG",
+                std::env::var("BENCH_LOG").unwrap_or_else(|_| "error".into()),
+            ),
             ("HOTSWAP_NODE_TIMEOUT", "120s".to_string()),
         ];
         let config = Config::from_lookup(
@@ -121,6 +200,9 @@ async fn main() {
             },
         )
         .expect("config");
+        if std::env::var("BENCH_LOG").is_ok() {
+            hotswap::telemetry::init(&config.log);
+        }
         let app = Application::build(config).await.expect("app");
         let base = format!("http://{}", app.local_addr());
         let db = app.database().clone();
@@ -141,13 +223,8 @@ async fn main() {
             .as_str()
             .expect("enrollment token")
             .to_string();
-        let ready = Arc::new(tokio::sync::Semaphore::new(0));
-        for i in 0..n {
-            let (base, enroll, ready) = (base.clone(), enroll.clone(), ready.clone());
-            tokio::spawn(async move { fake_agent(base, enroll, format!("node-{i}"), ready).await });
-        }
         let connecting = Instant::now();
-        let _all = ready.acquire_many(n as u32).await.expect("agents ready");
+        let fleet = start_fleet(&base, &enroll, n).await;
         eprintln!(
             "{n} agents enrolled and connected in {:.1} s",
             connecting.elapsed().as_secs_f64()
@@ -171,22 +248,23 @@ async fn main() {
                 .as_i64()
                 .expect("deployment id");
             loop {
-                let row = deployments::Entity::find_by_id(id)
-                    .one(&db)
-                    .await
-                    .expect("read")
-                    .expect("row");
-                if row.status == DeploymentStatus::Succeeded {
+                // The status alone: the row's plan lists every node.
+                let (status, outcome): (DeploymentStatus, Option<String>) =
+                    deployments::Entity::find_by_id(id)
+                        .select_only()
+                        .column(deployments::Column::Status)
+                        .column(deployments::Column::Outcome)
+                        .into_tuple()
+                        .one(&db)
+                        .await
+                        .expect("read")
+                        .expect("row");
+                if status == DeploymentStatus::Succeeded {
                     break;
                 }
                 assert!(
-                    matches!(
-                        row.status,
-                        DeploymentStatus::Queued | DeploymentStatus::Running
-                    ),
-                    "deployment ended {}: {:?}",
-                    row.status,
-                    row.outcome
+                    matches!(status, DeploymentStatus::Queued | DeploymentStatus::Running),
+                    "deployment ended {status}: {outcome:?}"
                 );
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
@@ -199,6 +277,7 @@ async fn main() {
                 took.as_secs_f64() * 1000.0 / n as f64
             );
         }
+        drop(fleet);
         let _ = stop.send(());
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -252,6 +331,7 @@ impl Api {
 /// Enrolls, connects, and answers every command at once as succeeded;
 /// retries and reconnects like the real agent.
 async fn fake_agent(base: String, token: String, name: String, ready: Arc<tokio::sync::Semaphore>) {
+    // The client (and its kept-alive connection) goes once enrolled.
     let client = reqwest::Client::new();
     let enrolled: EnrollResponse = loop {
         let attempt = client
@@ -268,6 +348,7 @@ async fn fake_agent(base: String, token: String, name: String, ready: Arc<tokio:
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
+    drop(client);
     let mut modules = Modules::new();
     let mut ready = Some(ready);
     loop {
@@ -280,7 +361,13 @@ async fn fake_agent(base: String, token: String, name: String, ready: Arc<tokio:
                 .parse()
                 .expect("header"),
         );
-        let Ok((socket, _)) = tokio_tungstenite::connect_async(request).await else {
+        // Small buffers, as the server's: 10,000 sockets share this process.
+        let config = WebSocketConfig::default()
+            .read_buffer_size(8 * 1024)
+            .write_buffer_size(0);
+        let Ok((socket, _)) =
+            tokio_tungstenite::connect_async_with_config(request, Some(config), true).await
+        else {
             tokio::time::sleep(Duration::from_millis(200)).await;
             continue;
         };

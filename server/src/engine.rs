@@ -26,6 +26,10 @@ use self::hub::AgentHub;
 use crate::domain::silence::SilenceClock;
 use crate::services::jobs as queue;
 use crate::services::lifecycle::{self, Observed, Orchestrator};
+use crate::services::ServiceError;
+
+/// How often the connections here are checked for commands due.
+const CONNECTION_SWEEP: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -138,6 +142,10 @@ impl Engine {
         tasks.push(tokio::spawn(async move { engine.sweep_nodes().await }));
         let engine = self.clone();
         tasks.push(tokio::spawn(async move { engine.sweep_approvals().await }));
+        let engine = self.clone();
+        tasks.push(tokio::spawn(
+            async move { engine.sweep_connections().await },
+        ));
         if self.inner.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             let engine = self.clone();
             tasks.push(tokio::spawn(
@@ -348,6 +356,43 @@ impl Engine {
 
     /// Calls silent nodes offline, but only once the database has been
     /// reachable for a whole node timeout (see [`SilenceClock`]).
+    /// Every few seconds, nudges the connections here whose node has
+    /// commands due (a nudge sent to another replica, or a command
+    /// unanswered long enough to go again) or was removed (its connection
+    /// then ends). Two queries for the whole fleet, however large.
+    async fn sweep_connections(self) {
+        let mut tick = tokio::time::interval(CONNECTION_SWEEP);
+        loop {
+            tick.tick().await;
+            let connected = self.inner.hub.node_ids();
+            if connected.is_empty() {
+                continue;
+            }
+            match self.connections_to_nudge(&connected).await {
+                Ok(nudge) => self.inner.hub.wake(&nudge),
+                Err(error) => tracing::debug!(%error, "connection sweep failed"),
+            }
+        }
+    }
+
+    async fn connections_to_nudge(&self, connected: &[i64]) -> Result<Vec<i64>, ServiceError> {
+        let db = &self.inner.db;
+        let enrolled = crate::services::nodes::enrolled_among(db, connected).await?;
+        let mut nudge: Vec<i64> = connected
+            .iter()
+            .copied()
+            .filter(|id| !enrolled.contains(id))
+            .collect();
+        let here: std::collections::HashSet<i64> = connected.iter().copied().collect();
+        nudge.extend(
+            dispatch::nodes_with_due_commands(db, dispatch::resend_after())
+                .await?
+                .into_iter()
+                .filter(|id| here.contains(id)),
+        );
+        Ok(nudge)
+    }
+
     async fn sweep_nodes(self) {
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         let mut clock = SilenceClock::new(self.inner.config.node_timeout);

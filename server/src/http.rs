@@ -15,5 +15,6 @@ pub mod oidc;
 pub mod router;
 pub mod routes;
 pub mod session;
+pub mod sockets;
 pub mod state;
 pub mod ui;

@@ -18,6 +18,7 @@ pub mod nodes;
 pub mod oidc;
 pub mod principal;
 pub mod read;
+pub mod recent;
 pub mod sql;
 pub mod stats;
 pub mod tenancy;

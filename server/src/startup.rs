@@ -34,6 +34,7 @@ impl Application {
     /// Connects and migrates the database, initialises a fresh one, and binds
     /// the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        raise_open_files_limit();
         let db = crate::db::connect(&config.database).await?;
         crate::db::migrate(&db).await?;
         let first_run = ensure_initialised(&db, config.admin_password.as_deref())
@@ -165,6 +166,21 @@ impl Application {
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
+/// Every agent and every live page holds a socket open, so a fleet of
+/// 10,000 nodes needs more than the common soft limit of 1,024 open files:
+/// take as many as the hard limit allows.
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < 4_096 => tracing::warn!(
+            limit,
+            "few open files allowed: each connected agent and live page takes one; \
+             raise the hard limit (ulimit -Hn, LimitNOFILE=) for a large fleet"
+        ),
+        Ok(limit) => tracing::debug!(limit, "open files allowed"),
+        Err(error) => tracing::warn!(%error, "could not raise the open files limit"),
+    }
+}
+
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -7,7 +7,7 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set,
 };
 
 use crate::entities::{deployment_steps, deployments, module_versions, modules, nodes};
@@ -21,13 +21,17 @@ const OPEN: [StepStatus; 2] = [StepStatus::Pending, StepStatus::Sent];
 /// Which already-sent commands go out again.
 #[derive(Debug, Clone, Copy)]
 pub enum Resend {
-    /// Only pending ones (a nudge).
-    None,
     /// Every unanswered one (a new connection: the agent answers those it ran
     /// from its journal instead of running them twice).
     All,
     /// Those unanswered for this long (their answer may have been lost).
     After(chrono::Duration),
+}
+
+/// How long a sent command waits for its answer before it goes out again
+/// (its answer may have been lost); each resend waits once more.
+pub fn resend_after() -> chrono::Duration {
+    chrono::Duration::seconds(30)
 }
 
 /// Commands for `node_id`: pending steps become `sent`, and sent ones go out
@@ -37,10 +41,6 @@ pub async fn commands_for(
     node_id: i64,
     resend: Resend,
 ) -> Result<Vec<ServerMessage>, ServiceError> {
-    let statuses: &[StepStatus] = match resend {
-        Resend::None => &[StepStatus::Pending],
-        _ => &OPEN,
-    };
     // `updated_at` stays the time a command was first sent (the step timeout
     // counts from it); each resend waits one more `age` than the last.
     let now = Utc::now();
@@ -50,14 +50,14 @@ pub async fn commands_for(
     };
     let steps: Vec<_> = deployment_steps::Entity::find()
         .filter(deployment_steps::Column::NodeId.eq(node_id))
-        .filter(deployment_steps::Column::Status.is_in(statuses.iter().copied()))
+        .filter(deployment_steps::Column::Status.is_in(OPEN))
         .order_by_asc(deployment_steps::Column::Id)
         .all(db)
         .await?
         .into_iter()
         .filter(|s| s.status == StepStatus::Pending || stale(s))
         .collect();
-    let mut artifacts: HashMap<i64, (module_versions::Model, modules::Model)> = HashMap::new();
+    let mut artifacts: HashMap<i64, Artifact> = HashMap::new();
     let mut messages = Vec::with_capacity(steps.len());
     for step in steps {
         if step.status == StepStatus::Pending {
@@ -90,46 +90,85 @@ pub async fn commands_for(
         }
         if let std::collections::hash_map::Entry::Vacant(slot) = artifacts.entry(step.deployment_id)
         {
-            let Some(deployment) = deployments::Entity::find_by_id(step.deployment_id)
-                .one(db)
-                .await?
-            else {
-                continue;
+            match Artifact::of_deployment(db, step.deployment_id).await? {
+                Some(artifact) => slot.insert(artifact),
+                None => continue,
             };
-            let version = module_versions::Entity::find_by_id(deployment.module_version_id)
-                .one(db)
-                .await?
-                .ok_or(ServiceError::NotFound("module version"))?;
-            let module = modules::Entity::find_by_id(deployment.module_id)
-                .one(db)
-                .await?
-                .ok_or(ServiceError::NotFound("module"))?;
-            slot.insert((version, module));
         }
-        let Some((version, module)) = artifacts.get(&step.deployment_id) else {
+        let Some(artifact) = artifacts.get(&step.deployment_id) else {
             continue;
         };
         messages.push(match step.action {
             StepAction::Rollback => ServerMessage::Rollback {
                 command_id: step.command_id,
-                module: module.name.clone(),
+                module: artifact.module.clone(),
                 to_version: step.target_version,
             },
             StepAction::Swap => ServerMessage::Swap(SwapCommand {
                 command_id: step.command_id,
-                module: module.name.clone(),
-                version: version.version.clone(),
-                url: version.artifact_url.clone(),
-                sha256: version.sha256.clone(),
-                signature: version.signature.clone(),
-                public_key: module
+                module: artifact.module.clone(),
+                version: artifact.version.clone(),
+                url: artifact.artifact_url.clone(),
+                sha256: artifact.sha256.clone(),
+                signature: artifact.signature.clone(),
+                public_key: artifact
                     .public_key
                     .clone()
-                    .filter(|_| module.require_signature),
+                    .filter(|_| artifact.require_signature),
             }),
         });
     }
     Ok(messages)
+}
+
+/// What a deployment's commands carry of its module and version. Read by
+/// joining, never by loading the deployment row: its plan lists every node,
+/// and reading it for each of 10,000 nodes made delivery cost the square of
+/// the fleet.
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct Artifact {
+    module: String,
+    public_key: Option<String>,
+    require_signature: bool,
+    version: String,
+    artifact_url: String,
+    sha256: String,
+    signature: Option<String>,
+}
+
+impl Artifact {
+    async fn of_deployment(
+        db: &DatabaseConnection,
+        deployment_id: i64,
+    ) -> Result<Option<Self>, ServiceError> {
+        use sea_orm::sea_query::{Alias, Query};
+        use sea_orm::{ConnectionTrait, FromQueryResult};
+        let m = |c: modules::Column| (modules::Entity, c);
+        let v = |c: module_versions::Column| (module_versions::Entity, c);
+        let query = Query::select()
+            .expr_as(Expr::col(m(modules::Column::Name)), Alias::new("module"))
+            .column(m(modules::Column::PublicKey))
+            .column(m(modules::Column::RequireSignature))
+            .column(v(module_versions::Column::Version))
+            .column(v(module_versions::Column::ArtifactUrl))
+            .column(v(module_versions::Column::Sha256))
+            .column(v(module_versions::Column::Signature))
+            .from(deployments::Entity)
+            .inner_join(
+                module_versions::Entity,
+                Expr::col(v(module_versions::Column::Id))
+                    .equals((deployments::Entity, deployments::Column::ModuleVersionId)),
+            )
+            .inner_join(
+                modules::Entity,
+                Expr::col(m(modules::Column::Id))
+                    .equals((deployments::Entity, deployments::Column::ModuleId)),
+            )
+            .and_where(Expr::col((deployments::Entity, deployments::Column::Id)).eq(deployment_id))
+            .to_owned();
+        let statement = db.get_database_backend().build(&query);
+        Ok(Self::find_by_statement(statement).one(db).await?)
+    }
 }
 
 /// Records an agent's answer. Returns the deployment to wake, if any.
@@ -188,13 +227,42 @@ pub async fn apply_result(
     // The engine has nothing to decide while other commands of this
     // deployment are still out (its periodic look catches silent nodes), so
     // only the last answer wakes it: one run per phase, not one per node.
-    use sea_orm::PaginatorTrait;
-    let outstanding = deployment_steps::Entity::find()
+    // Asked at every answer, so only whether one is left, by index: counting
+    // them all made a roll-out cost the square of its nodes.
+    let outstanding: Option<i64> = deployment_steps::Entity::find()
+        .select_only()
+        .column(deployment_steps::Column::Id)
         .filter(deployment_steps::Column::DeploymentId.eq(step.deployment_id))
         .filter(deployment_steps::Column::Status.is_in(OPEN))
-        .count(db)
+        .into_tuple()
+        .one(db)
         .await?;
-    Ok((outstanding == 0).then_some(step.deployment_id))
+    Ok(outstanding.is_none().then_some(step.deployment_id))
+}
+
+/// The nodes that have commands to deliver: pending ones, and sent ones
+/// unanswered for `resend_after` (which [`commands_for`] judges exactly).
+/// One query for the whole fleet, along the `(status, node_id)` index.
+pub async fn nodes_with_due_commands(
+    db: &DatabaseConnection,
+    resend_after: chrono::Duration,
+) -> Result<Vec<i64>, ServiceError> {
+    let due = sea_orm::Condition::any()
+        .add(deployment_steps::Column::Status.eq(StepStatus::Pending))
+        .add(
+            sea_orm::Condition::all()
+                .add(deployment_steps::Column::Status.eq(StepStatus::Sent))
+                .add(deployment_steps::Column::UpdatedAt.lt(Utc::now() - resend_after)),
+        );
+    let nodes: Vec<Option<i64>> = deployment_steps::Entity::find()
+        .select_only()
+        .column(deployment_steps::Column::NodeId)
+        .distinct()
+        .filter(due)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(nodes.into_iter().flatten().collect())
 }
 
 /// What the agent says it runs is the truth; the table follows.

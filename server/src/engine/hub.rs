@@ -1,7 +1,7 @@
 //! The agents connected to this replica, so the engine can nudge the
 //! connection that should deliver a new command. Delivery itself reads the
 //! steps table: a nudge that goes nowhere (the agent is on another replica, or
-//! offline) is caught by the connection's periodic sweep.
+//! offline) is caught by the engine's sweep of this replica's connections.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,12 +23,17 @@ impl AgentHub {
         notify
     }
 
-    /// Forgets the connection unless a newer one replaced it.
-    pub fn unregister(&self, node_id: i64, notify: &Arc<Notify>) {
-        if let Ok(mut map) = self.connections.lock() {
-            if map.get(&node_id).is_some_and(|n| Arc::ptr_eq(n, notify)) {
-                map.remove(&node_id);
-            }
+    /// Forgets the connection unless a newer one replaced it; says whether
+    /// it was still the node's connection here.
+    pub fn unregister(&self, node_id: i64, notify: &Arc<Notify>) -> bool {
+        let Ok(mut map) = self.connections.lock() else {
+            return false;
+        };
+        if map.get(&node_id).is_some_and(|n| Arc::ptr_eq(n, notify)) {
+            map.remove(&node_id);
+            true
+        } else {
+            false
         }
     }
 
@@ -40,6 +45,14 @@ impl AgentHub {
                 }
             }
         }
+    }
+
+    /// The nodes connected here.
+    pub fn node_ids(&self) -> Vec<i64> {
+        self.connections
+            .lock()
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default()
     }
 
     pub fn connected(&self) -> usize {

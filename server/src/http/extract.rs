@@ -55,3 +55,18 @@ impl From<QueryRejection> for ApiError {
         }
     }
 }
+
+/// A query parameter that must be a whole number, e.g. a page's `limit`
+/// (whose range the service checks).
+pub fn whole_number(field: &'static str, text: &str) -> Result<u64, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::invalid(field, format!("{field} must be a whole number")))
+}
+
+/// A `cursor` query parameter: the id of the last row of the previous page.
+pub fn id_cursor(text: &str) -> Result<i64, ApiError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|c| *c > 0)
+        .ok_or_else(|| ApiError::invalid("cursor", "cursor must be a positive whole number"))
+}

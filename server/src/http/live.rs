@@ -11,16 +11,22 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use futures_util::SinkExt;
 use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use crate::engine::live::LiveHub;
 use crate::http::auth::csrf;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiQuery, Id};
+use crate::http::sockets;
 use crate::http::state::AppState;
 use crate::services::events::missed;
 use crate::services::principal::{Credential, Principal};
+
+/// The most events sent in one burst before the stream looks at its
+/// other duties (pings, closing, rechecks) again.
+const BURST: usize = 64;
 
 /// Keeps idle connections alive through proxies.
 const PING: Duration = Duration::from_secs(20);
@@ -78,7 +84,7 @@ pub async fn tenant(
     principal.require(Action::Read)?;
     let after = after(query)?;
     check_origin(&principal, &headers)?;
-    let ws = ws.map_err(|_| upgrade_required())?;
+    let ws = sockets::for_viewer(ws.map_err(|_| upgrade_required())?);
     Ok(ws
         .on_upgrade(move |socket| follow(socket, state, principal, None, after))
         .into_response())
@@ -97,7 +103,7 @@ pub async fn deployment(
     crate::services::deployments::check_visible(&state.db, &principal.tenant, id).await?;
     let after = after(query)?;
     check_origin(&principal, &headers)?;
-    let ws = ws.map_err(|_| upgrade_required())?;
+    let ws = sockets::for_viewer(ws.map_err(|_| upgrade_required())?);
     Ok(ws
         .on_upgrade(move |socket| follow(socket, state, principal, Some(id), after))
         .into_response())
@@ -140,10 +146,28 @@ async fn follow(
         tokio::select! {
             received = events.recv() => match received {
                 Ok(live) => {
-                    let wanted = live.tenant_id == tenant_id
-                        && deployment_id.is_none_or(|d| live.event.deployment_id == Some(d));
-                    if wanted && sent.first_time(live.event.id) {
-                        ok = socket.send(Message::Text(live.json.as_ref().into())).await.is_ok();
+                    // A roll-out writes its nodes' events in bursts: what is
+                    // already waiting goes out with this one, in few writes.
+                    let mut burst = vec![live];
+                    let mut lagged = false;
+                    while burst.len() < BURST {
+                        match events.try_recv() {
+                            Ok(more) => burst.push(more),
+                            Err(TryRecvError::Lagged(_)) => { lagged = true; break }
+                            Err(_) => break,
+                        }
+                    }
+                    for live in burst {
+                        let wanted = live.tenant_id == tenant_id
+                            && deployment_id.is_none_or(|d| live.event.deployment_id == Some(d));
+                        if ok && wanted && sent.first_time(live.event.id) {
+                            ok = socket.feed(Message::Text(live.json.as_ref().into())).await.is_ok();
+                        }
+                    }
+                    ok = ok && socket.flush().await.is_ok();
+                    if ok && lagged {
+                        let from = sent.high_water();
+                        ok = backlog(&mut socket, &state, tenant_id, deployment_id, from, &mut sent).await;
                     }
                 }
                 // Fell behind the buffer: read the gap from the database.

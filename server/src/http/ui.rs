@@ -328,7 +328,7 @@ impl app::services::AdminService for UiService {
             outcome: query.outcome.filter(|o| !o.trim().is_empty()),
             since: None,
             cursor: query.cursor,
-            limit: 50,
+            limit: None,
         };
         Ok(audit::list(&state.db, &p.tenant, p.is_platform_admin, &filter).await?)
     }

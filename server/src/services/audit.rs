@@ -9,6 +9,7 @@ use sea_orm::{
 use serde_json::Value;
 
 use crate::entities::audit_entries;
+use crate::services::sql::{page, PageSize};
 use crate::services::tenancy::Tenant;
 use crate::services::ServiceError;
 
@@ -53,8 +54,14 @@ pub struct AuditFilter {
     pub outcome: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub cursor: Option<i64>,
-    pub limit: u64,
+    pub limit: Option<u64>,
 }
+
+/// One page of the audit log.
+pub const AUDIT_PAGE: PageSize = PageSize {
+    default: 50,
+    max: 200,
+};
 
 /// The tenant's entries; `with_unattributed` adds those that belong to no
 /// tenant (such as sign-in attempts by unknown users), for platform admins.
@@ -87,17 +94,13 @@ pub async fn list(
     if let Some(cursor) = filter.cursor {
         query = query.filter(audit_entries::Column::Id.lt(cursor));
     }
-    let mut rows = query
+    let limit = AUDIT_PAGE.limit(filter.limit)?;
+    let rows = query
         .order_by_desc(audit_entries::Column::Id)
-        .limit(filter.limit + 1)
+        .limit(PageSize::fetch(limit))
         .all(db)
         .await?;
-    let next_cursor = if rows.len() as u64 > filter.limit {
-        rows.truncate(filter.limit as usize);
-        rows.last().map(|r| r.id)
-    } else {
-        None
-    };
+    let (rows, next_cursor) = page(rows, limit, |r| r.id);
     Ok(AuditPage {
         items: rows
             .into_iter()

@@ -11,8 +11,8 @@ use app::model::lifecycle::{
 use app::model::role::Action;
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -179,28 +179,34 @@ pub async fn create(
 }
 
 /// Deployment requests are limited per member (SPEC §8), counted from the
-/// table so every replica agrees.
+/// table so every replica agrees. Only the member's latest `limit` requests
+/// are read, newest first along the `(tenant, requester, id)` index: the
+/// limit is reached when the oldest of them is less than a minute old.
 async fn check_rate(
     db: &DatabaseConnection,
     RateLimit(limit): RateLimit,
     principal: &Principal,
 ) -> Result<(), ServiceError> {
-    let limit = limit as usize;
     let since = Utc::now() - chrono::Duration::minutes(1);
-    let recent = deployments::Entity::find()
+    let latest: Vec<chrono::DateTime<Utc>> = deployments::Entity::find()
+        .select_only()
+        .column(deployments::Column::CreatedAt)
+        .filter(deployments::Column::TenantId.eq(principal.tenant.id))
         .filter(deployments::Column::RequestedBy.eq(principal.user_id))
-        .filter(deployments::Column::CreatedAt.gt(since))
-        .order_by_asc(deployments::Column::CreatedAt)
+        .order_by_desc(deployments::Column::Id)
+        .limit(u64::from(limit))
+        .into_tuple()
         .all(db)
         .await?;
-    if recent.len() >= limit {
-        let oldest = recent.first().map_or(since, |d| d.created_at);
-        let wait = (oldest - since).num_seconds().clamp(1, 60) as u64;
-        return Err(ServiceError::TooManyAttempts {
-            retry_after_secs: wait,
-        });
+    match latest.last() {
+        Some(oldest) if latest.len() >= limit as usize && *oldest > since => {
+            let wait = (*oldest - since).num_seconds().clamp(1, 60) as u64;
+            Err(ServiceError::TooManyAttempts {
+                retry_after_secs: wait,
+            })
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// What `create` would do with `new`, without doing it: the phases, and each

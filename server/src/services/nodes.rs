@@ -18,6 +18,7 @@ use serde::Deserialize;
 use crate::domain::token::hash;
 use crate::entities::{enrollment_tokens, environments, node_samples, nodes};
 use crate::services::principal::Principal;
+use crate::services::sql::{page, PageSize};
 use crate::services::tenancy::{scoped, Tenant};
 use crate::services::ServiceError;
 
@@ -33,12 +34,12 @@ pub struct NewEnrollmentToken {
     pub pool: Option<String>,
     /// Lifetime such as `1h` or `7d` (default 24 h, at most 30 days).
     pub expires: Option<String>,
-    /// How many nodes it may enroll (default 1, at most 1,000).
+    /// How many nodes it may enroll (default 1, at most 10,000: a whole fleet).
     pub uses: Option<u32>,
 }
 
 /// Most nodes one enrollment token may enroll.
-pub const MAX_ENROLLMENT_USES: u32 = 1_000;
+pub const MAX_ENROLLMENT_USES: u32 = 10_000;
 
 pub use app::model::module::CreatedEnrollment as CreatedEnrollmentToken;
 
@@ -319,6 +320,26 @@ pub async fn still_enrolled(
         .is_some_and(|now| now.credential_hash == node.credential_hash))
 }
 
+/// Which of `ids` are still enrolled (an Admin may have removed one while
+/// its agent stays connected), read 500 at a time.
+pub async fn enrolled_among(
+    db: &DatabaseConnection,
+    ids: &[i64],
+) -> Result<std::collections::HashSet<i64>, ServiceError> {
+    let mut enrolled = std::collections::HashSet::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let found: Vec<i64> = nodes::Entity::find()
+            .select_only()
+            .column(nodes::Column::Id)
+            .filter(nodes::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        enrolled.extend(found);
+    }
+    Ok(enrolled)
+}
+
 pub async fn authenticate(
     db: &DatabaseConnection,
     credential: &str,
@@ -408,9 +429,11 @@ pub async fn mark_silent_offline(
     Ok(())
 }
 
-/// The most nodes one page lists.
-pub const MAX_NODE_PAGE: u64 = 500;
-const DEFAULT_NODE_PAGE: u64 = 100;
+/// One page of the node list.
+pub const NODE_PAGE: PageSize = PageSize {
+    default: 100,
+    max: 500,
+};
 
 /// One page of the tenant's nodes by name, optionally of one environment
 /// or status.
@@ -419,13 +442,7 @@ pub async fn list(
     tenant: &Tenant,
     filter: &NodeFilter,
 ) -> Result<NodePage, ServiceError> {
-    let limit = filter.limit.unwrap_or(DEFAULT_NODE_PAGE);
-    if limit == 0 || limit > MAX_NODE_PAGE {
-        return Err(ServiceError::invalid(
-            "limit",
-            format!("limit must be between 1 and {MAX_NODE_PAGE}"),
-        ));
-    }
+    let limit = NODE_PAGE.limit(filter.limit)?;
     let envs: HashMap<i64, String> = scoped::<environments::Entity>(tenant)
         .all(db)
         .await?
@@ -457,17 +474,12 @@ pub async fn list(
         }
         query = query.filter(nodes::Column::Name.gt(cursor.as_str()));
     }
-    let mut rows = query
+    let rows = query
         .order_by_asc(nodes::Column::Name)
-        .limit(limit + 1)
+        .limit(PageSize::fetch(limit))
         .all(db)
         .await?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|n| n.name.clone())
-    } else {
-        None
-    };
+    let (rows, next_cursor) = page(rows, limit, |n| n.name.clone());
     let items = rows
         .into_iter()
         .map(|n| NodeInfo {

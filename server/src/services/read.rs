@@ -1,8 +1,8 @@
 //! Read models for pages and the REST API.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration as StdDuration, Instant};
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
 
 use app::model::dashboard::{Dashboard, MatrixRow, Progress, WeekStats};
 use app::model::deployment::{
@@ -22,13 +22,16 @@ use crate::domain::strategy::{summarize, StoredStrategy};
 use crate::entities::{
     deployment_steps, deployments, environments, module_versions, modules, nodes, users,
 };
-use crate::services::sql::scalar;
+use crate::services::recent::Recent;
+use crate::services::sql::{page, scalar, PageSize};
 use crate::services::tenancy::{scoped, Tenant};
 use crate::services::ServiceError;
 
-/// The most deployments one page lists.
-pub const MAX_PAGE: u64 = 100;
-const DEFAULT_PAGE: u64 = 25;
+/// One page of the deployment list.
+pub const DEPLOYMENT_PAGE: PageSize = PageSize {
+    default: 25,
+    max: 100,
+};
 const RECENT_ON_DASHBOARD: u64 = 10;
 /// Active deployments are bounded by one per (module, environment) anyway.
 const MAX_ACTIVE_ON_DASHBOARD: u64 = 500;
@@ -41,34 +44,6 @@ pub type Reports = HashMap<(i64, String), BTreeMap<String, u64>>;
 /// and the week's figures (a window of seven days).
 const AGGREGATE_FOR: StdDuration = StdDuration::from_secs(2);
 
-/// Per-tenant values computed recently, each with when it was computed.
-struct Recent<V>(Mutex<HashMap<i64, (Instant, Arc<V>)>>);
-
-impl<V> Default for Recent<V> {
-    fn default() -> Self {
-        Recent(Mutex::default())
-    }
-}
-
-impl<V> Recent<V> {
-    fn get(&self, tenant: i64) -> Option<Arc<V>> {
-        let cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let (at, value) = cache.get(&tenant)?;
-        (at.elapsed() < AGGREGATE_FOR).then(|| value.clone())
-    }
-
-    fn put(&self, tenant: i64, value: V) -> Arc<V> {
-        let value = Arc::new(value);
-        let mut cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        // Bounded by the number of tenants; forget them all now and then.
-        if cache.len() > 1_000 {
-            cache.clear();
-        }
-        cache.insert(tenant, (Instant::now(), value.clone()));
-        value
-    }
-}
-
 #[derive(Clone)]
 pub struct ReadModel {
     db: DatabaseConnection,
@@ -80,8 +55,8 @@ impl ReadModel {
     pub fn new(db: DatabaseConnection) -> Self {
         Self {
             db,
-            reported: Arc::default(),
-            week: Arc::default(),
+            reported: Arc::new(Recent::new(AGGREGATE_FOR)),
+            week: Arc::new(Recent::new(AGGREGATE_FOR)),
         }
     }
 
@@ -155,13 +130,7 @@ impl ReadModel {
         tenant: &Tenant,
         filter: &DeploymentFilter,
     ) -> Result<Select<deployments::Entity>, ServiceError> {
-        let limit = filter.limit.unwrap_or(DEFAULT_PAGE);
-        if limit == 0 || limit > MAX_PAGE {
-            return Err(ServiceError::invalid(
-                "limit",
-                format!("limit must be between 1 and {MAX_PAGE}"),
-            ));
-        }
+        let limit = DEPLOYMENT_PAGE.limit(filter.limit)?;
         let mut query = summary_query(tenant);
         let column = |c: deployments::Column| Expr::col((deployments::Entity, c));
         if let Some(name) = &filter.environment {
@@ -196,7 +165,7 @@ impl ReadModel {
         if let Some(cursor) = filter.cursor {
             query = query.filter(deployments::Column::Id.lt(cursor));
         }
-        Ok(query.limit(limit + 1))
+        Ok(query.limit(PageSize::fetch(limit)))
     }
 
     pub async fn deployments(
@@ -204,20 +173,15 @@ impl ReadModel {
         tenant: &Tenant,
         filter: &DeploymentFilter,
     ) -> Result<DeploymentPage, ServiceError> {
-        let limit = filter.limit.unwrap_or(DEFAULT_PAGE) as usize;
-        let mut items: Vec<DeploymentSummary> = Self::list_query(tenant, filter)?
+        let limit = DEPLOYMENT_PAGE.limit(filter.limit)?;
+        let rows: Vec<DeploymentSummary> = Self::list_query(tenant, filter)?
             .into_model::<SummaryRow>()
             .all(&self.db)
             .await?
             .into_iter()
             .map(Into::into)
             .collect();
-        let next_cursor = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|d| d.id)
-        } else {
-            None
-        };
+        let (items, next_cursor) = page(rows, limit, |d| d.id);
         Ok(DeploymentPage {
             items,
             next_cursor,
@@ -393,11 +357,9 @@ impl ReadModel {
     /// module, version), counted by the database. Counting reads every
     /// node's versions, so a count is reused for `AGGREGATE_FOR`.
     pub async fn reported_versions(&self, tenant: &Tenant) -> Result<Arc<Reports>, ServiceError> {
-        if let Some(reports) = self.reported.get(tenant.id) {
-            return Ok(reports);
-        }
-        let reports = self.count_reported_versions(tenant).await?;
-        Ok(self.reported.put(tenant.id, reports))
+        self.reported
+            .get_or_try(tenant.id, || self.count_reported_versions(tenant))
+            .await
     }
 
     async fn count_reported_versions(&self, tenant: &Tenant) -> Result<Reports, ServiceError> {
@@ -470,11 +432,13 @@ impl ReadModel {
         tenant: &Tenant,
         now: chrono::DateTime<Utc>,
     ) -> Result<WeekStats, ServiceError> {
-        if let Some(week) = self.week.get(tenant.id) {
-            return Ok((*week).clone());
-        }
-        let week = self.count_week(tenant, now - Duration::days(7)).await?;
-        Ok((*self.week.put(tenant.id, week)).clone())
+        let week = self
+            .week
+            .get_or_try(tenant.id, || {
+                self.count_week(tenant, now - Duration::days(7))
+            })
+            .await?;
+        Ok((*week).clone())
     }
 
     async fn count_week(

@@ -2,8 +2,73 @@
 
 use sea_orm::sea_query::{SelectStatement, SimpleExpr};
 
+use super::ServiceError;
+
 /// A subquery that yields one value (or none: then nothing equals it), e.g.
 /// the id of a row found by name, or the newest of a related list.
 pub fn scalar(query: SelectStatement) -> SimpleExpr {
     SimpleExpr::SubQuery(None, Box::new(query.into_sub_query_statement()))
+}
+
+/// How many rows one page of a list may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct PageSize {
+    pub default: u64,
+    pub max: u64,
+}
+
+impl PageSize {
+    /// The rows to show: the caller's limit, or the default. A limit outside
+    /// `1..=max` is refused, naming the field.
+    pub fn limit(self, asked: Option<u64>) -> Result<u64, ServiceError> {
+        let limit = asked.unwrap_or(self.default);
+        if limit == 0 || limit > self.max {
+            return Err(ServiceError::invalid(
+                "limit",
+                format!("limit must be between 1 and {}", self.max),
+            ));
+        }
+        Ok(limit)
+    }
+
+    /// The rows to fetch for a page of `limit`: one more, to learn whether
+    /// another page follows without counting.
+    pub fn fetch(limit: u64) -> u64 {
+        limit + 1
+    }
+}
+
+/// A page cut from rows fetched with [`PageSize::fetch`]: at most `limit`
+/// rows, and the key of the last one when more follow.
+pub fn page<T, K>(mut rows: Vec<T>, limit: u64, key: impl Fn(&T) -> K) -> (Vec<T>, Option<K>) {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if rows.len() > limit {
+        rows.truncate(limit);
+        let next = rows.last().map(key);
+        (rows, next)
+    } else {
+        (rows, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIZE: PageSize = PageSize { default: 2, max: 3 };
+
+    #[test]
+    fn a_limit_is_defaulted_and_bounded() {
+        assert_eq!(SIZE.limit(None).unwrap(), 2);
+        assert_eq!(SIZE.limit(Some(3)).unwrap(), 3);
+        assert!(SIZE.limit(Some(0)).is_err());
+        assert!(SIZE.limit(Some(4)).is_err());
+    }
+
+    #[test]
+    fn a_page_names_its_last_key_only_when_more_follow() {
+        assert_eq!(page(vec![1, 2, 3], 2, |n| *n), (vec![1, 2], Some(2)));
+        assert_eq!(page(vec![1, 2], 2, |n| *n), (vec![1, 2], None));
+        assert_eq!(page(Vec::<i32>::new(), 2, |n| *n), (vec![], None));
+    }
 }

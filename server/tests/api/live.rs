@@ -448,3 +448,38 @@ async fn an_event_of_an_unknown_kind_is_skipped_not_fatal() {
     let page = app.get(&format!("/deployments/{id}")).await;
     assert_eq!(page.status(), 200);
 }
+
+/// The attack: a client streams one huge message to make the server hold
+/// it (the WebSocket library would take up to 64 MiB). A live page sends
+/// nothing but pings and closes, so its socket takes 16 KiB at most: the
+/// sender is cut off, and others keep their stream.
+#[tokio::test]
+async fn a_viewer_sending_a_huge_message_is_cut_off_and_others_stream_on() {
+    let app = spawn_app().await;
+    let token = token(&app).await;
+    let mut attacker = connect(&app, "/api/v1/live", &token).await;
+    let mut viewer = connect(&app, "/api/v1/live", &token).await;
+    let sent = attacker.send(Message::text("x".repeat(1024 * 1024))).await;
+    // The server closes the attacker's socket (or resets it mid-send).
+    if sent.is_ok() {
+        let ended = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match attacker.next().await {
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "the server kept reading a 1 MiB message");
+    }
+    viewer
+        .send(Message::Ping(Vec::new().into()))
+        .await
+        .expect("still open");
+    let answered = tokio::time::timeout(Duration::from_secs(5), viewer.next()).await;
+    assert!(
+        matches!(answered, Ok(Some(Ok(_)))),
+        "the other viewer's stream ended: {answered:?}"
+    );
+}

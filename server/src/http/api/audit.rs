@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::ApiQuery;
+use crate::http::extract::{id_cursor, whole_number, ApiQuery};
 use app::model::admin::AuditPage;
 
 use crate::http::state::AppState;
@@ -48,22 +48,10 @@ pub async fn list(
                 })
         })
         .transpose()?;
-    let cursor = some(q.cursor)
-        .map(|c| {
-            c.parse::<i64>().ok().filter(|c| *c > 0).ok_or_else(|| {
-                ApiError::invalid("cursor", "cursor must be a positive whole number")
-            })
-        })
-        .transpose()?;
+    let cursor = some(q.cursor).map(|c| id_cursor(&c)).transpose()?;
     let limit = some(q.limit)
-        .map(|l| {
-            l.parse::<u64>()
-                .ok()
-                .filter(|l| (1..=200).contains(l))
-                .ok_or_else(|| ApiError::invalid("limit", "limit must be between 1 and 200"))
-        })
-        .transpose()?
-        .unwrap_or(50);
+        .map(|l| whole_number("limit", &l))
+        .transpose()?;
     let filter = AuditFilter {
         actor: some(q.actor),
         action: some(q.action),

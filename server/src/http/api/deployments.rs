@@ -7,13 +7,12 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use crate::http::extract::{ApiJson, ApiQuery, Id};
+use crate::http::extract::{id_cursor, whole_number, ApiJson, ApiQuery, Id};
 use crate::services::deployments::{self, Acted, Created, NewDeployment, Verb};
 
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::state::AppState;
 use crate::services::principal::Principal;
-use crate::services::read::MAX_PAGE;
 
 /// Query parameters as sent; parsed here so each bad one is named.
 #[derive(Debug, Deserialize)]
@@ -39,26 +38,10 @@ impl ListQuery {
                 )
             })?),
         };
-        let cursor = match non_empty(self.cursor) {
-            None => None,
-            Some(text) => Some(text.parse::<i64>().ok().filter(|c| *c > 0).ok_or_else(|| {
-                ApiError::invalid("cursor", "cursor must be a positive whole number")
-            })?),
-        };
-        let limit = match non_empty(self.limit) {
-            None => None,
-            Some(text) => Some(
-                text.parse::<u64>()
-                    .ok()
-                    .filter(|l| (1..=MAX_PAGE).contains(l))
-                    .ok_or_else(|| {
-                        ApiError::invalid(
-                            "limit",
-                            format!("limit must be between 1 and {MAX_PAGE}"),
-                        )
-                    })?,
-            ),
-        };
+        let cursor = non_empty(self.cursor).map(|c| id_cursor(&c)).transpose()?;
+        let limit = non_empty(self.limit)
+            .map(|l| whole_number("limit", &l))
+            .transpose()?;
         Ok(DeploymentFilter {
             environment: non_empty(self.environment),
             module: non_empty(self.module),

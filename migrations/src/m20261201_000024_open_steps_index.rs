@@ -1,0 +1,50 @@
+use sea_orm_migration::prelude::*;
+
+use crate::columns::index;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+/// Open steps, found without walking history: whether a deployment still
+/// has commands out is asked at every agent's answer (one seek here, where
+/// the `(deployment, phase)` index made it a walk over every step, so a
+/// roll-out cost the square of its nodes), and each replica's sweep asks
+/// which nodes have commands due (a range over the few open steps).
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        index(
+            manager,
+            "ix_deployment_steps_deployment_status",
+            Alias::new("deployment_steps"),
+            &["deployment_id", "status"],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            "ix_deployment_steps_status_node",
+            Alias::new("deployment_steps"),
+            &["status", "node_id"],
+            false,
+        )
+        .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for name in [
+            "ix_deployment_steps_deployment_status",
+            "ix_deployment_steps_status_node",
+        ] {
+            manager
+                .drop_index(
+                    Index::drop()
+                        .name(name)
+                        .table(Alias::new("deployment_steps"))
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
