@@ -9,7 +9,9 @@ pub struct Migration;
 /// has commands out is asked at every agent's answer (one seek here, where
 /// the `(deployment, phase)` index made it a walk over every step, so a
 /// roll-out cost the square of its nodes), and each replica's sweep asks
-/// which nodes have commands due (a range over the few open steps).
+/// which nodes have commands due (a range over the few open steps). And a
+/// member's requests of the last minute, which the deployment rate limit
+/// counts, as a range of `(tenant, requester, created_at)`.
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -28,21 +30,25 @@ impl MigrationTrait for Migration {
             &["status", "node_id"],
             false,
         )
+        .await?;
+        index(
+            manager,
+            "ix_deployments_tenant_requester_created",
+            Alias::new("deployments"),
+            &["tenant_id", "requested_by", "created_at"],
+            false,
+        )
         .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for name in [
-            "ix_deployment_steps_deployment_status",
-            "ix_deployment_steps_status_node",
+        for (table, name) in [
+            ("deployment_steps", "ix_deployment_steps_deployment_status"),
+            ("deployment_steps", "ix_deployment_steps_status_node"),
+            ("deployments", "ix_deployments_tenant_requester_created"),
         ] {
             manager
-                .drop_index(
-                    Index::drop()
-                        .name(name)
-                        .table(Alias::new("deployment_steps"))
-                        .to_owned(),
-                )
+                .drop_index(Index::drop().name(name).table(Alias::new(table)).to_owned())
                 .await?;
         }
         Ok(())
