@@ -354,8 +354,6 @@ impl Engine {
         }
     }
 
-    /// Calls silent nodes offline, but only once the database has been
-    /// reachable for a whole node timeout (see [`SilenceClock`]).
     /// Every few seconds, nudges the connections here whose node has
     /// commands due (a nudge sent to another replica, or a command
     /// unanswered long enough to go again) or was removed (its connection
@@ -393,6 +391,8 @@ impl Engine {
         Ok(nudge)
     }
 
+    /// Calls silent nodes offline, but only once the database has been
+    /// reachable for a whole node timeout (see [`SilenceClock`]).
     async fn sweep_nodes(self) {
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         let mut clock = SilenceClock::new(self.inner.config.node_timeout);

@@ -241,28 +241,42 @@ pub async fn apply_result(
 }
 
 /// The nodes that have commands to deliver: pending ones, and sent ones
-/// unanswered for `resend_after` (which [`commands_for`] judges exactly).
-/// One query for the whole fleet, along the `(status, node_id)` index.
+/// due to go again by the same rule as [`commands_for`] (each resend waits
+/// once more), so a long swap does not wake its node at every sweep. One
+/// query for the whole fleet, along the `(status, node_id)` index.
 pub async fn nodes_with_due_commands(
     db: &DatabaseConnection,
     resend_after: chrono::Duration,
 ) -> Result<Vec<i64>, ServiceError> {
+    let now = Utc::now();
     let due = sea_orm::Condition::any()
         .add(deployment_steps::Column::Status.eq(StepStatus::Pending))
         .add(
             sea_orm::Condition::all()
                 .add(deployment_steps::Column::Status.eq(StepStatus::Sent))
-                .add(deployment_steps::Column::UpdatedAt.lt(Utc::now() - resend_after)),
+                .add(deployment_steps::Column::UpdatedAt.lt(now - resend_after)),
         );
-    let nodes: Vec<Option<i64>> = deployment_steps::Entity::find()
-        .select_only()
-        .column(deployment_steps::Column::NodeId)
-        .distinct()
-        .filter(due)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(nodes.into_iter().flatten().collect())
+    let steps: Vec<(Option<i64>, StepStatus, chrono::DateTime<Utc>, i32)> =
+        deployment_steps::Entity::find()
+            .select_only()
+            .column(deployment_steps::Column::NodeId)
+            .column(deployment_steps::Column::Status)
+            .column(deployment_steps::Column::UpdatedAt)
+            .column(deployment_steps::Column::Attempts)
+            .filter(due)
+            .into_tuple()
+            .all(db)
+            .await?;
+    let mut nodes: Vec<i64> = steps
+        .into_iter()
+        .filter(|(_, status, updated_at, attempts)| {
+            *status == StepStatus::Pending || *updated_at + resend_after * (*attempts).max(1) < now
+        })
+        .filter_map(|(node, ..)| node)
+        .collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    Ok(nodes)
 }
 
 /// What the agent says it runs is the truth; the table follows.

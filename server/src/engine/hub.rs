@@ -4,32 +4,59 @@
 //! offline) is caught by the engine's sweep of this replica's connections.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
+/// One agent connection as the hub knows it.
+#[derive(Default)]
+pub struct Link {
+    wake: Notify,
+    replaced: AtomicBool,
+}
+
+impl Link {
+    /// Resolves when the connection has something to do: commands may be
+    /// due, its node may have been removed, or it was replaced.
+    pub async fn woken(&self) {
+        self.wake.notified().await
+    }
+
+    /// A newer connection of the same node took this one's place here (one
+    /// credential on two machines, or a reconnect racing the old socket):
+    /// only the newest is nudged, so the older must end.
+    pub fn is_replaced(&self) -> bool {
+        self.replaced.load(Ordering::Acquire)
+    }
+}
+
 #[derive(Default)]
 pub struct AgentHub {
-    connections: Mutex<HashMap<i64, Arc<Notify>>>,
+    connections: Mutex<HashMap<i64, Arc<Link>>>,
 }
 
 impl AgentHub {
-    /// Registers a connection for `node_id`, replacing an older one.
-    pub fn register(&self, node_id: i64) -> Arc<Notify> {
-        let notify = Arc::new(Notify::new());
+    /// Registers a connection for `node_id`; an older one is told it was
+    /// replaced.
+    pub fn register(&self, node_id: i64) -> Arc<Link> {
+        let link = Arc::new(Link::default());
         if let Ok(mut map) = self.connections.lock() {
-            map.insert(node_id, notify.clone());
+            if let Some(old) = map.insert(node_id, link.clone()) {
+                old.replaced.store(true, Ordering::Release);
+                old.wake.notify_one();
+            }
         }
-        notify
+        link
     }
 
     /// Forgets the connection unless a newer one replaced it; says whether
     /// it was still the node's connection here.
-    pub fn unregister(&self, node_id: i64, notify: &Arc<Notify>) -> bool {
+    pub fn unregister(&self, node_id: i64, link: &Arc<Link>) -> bool {
         let Ok(mut map) = self.connections.lock() else {
             return false;
         };
-        if map.get(&node_id).is_some_and(|n| Arc::ptr_eq(n, notify)) {
+        if map.get(&node_id).is_some_and(|l| Arc::ptr_eq(l, link)) {
             map.remove(&node_id);
             true
         } else {
@@ -40,8 +67,8 @@ impl AgentHub {
     pub fn wake(&self, node_ids: &[i64]) {
         if let Ok(map) = self.connections.lock() {
             for id in node_ids {
-                if let Some(n) = map.get(id) {
-                    n.notify_one();
+                if let Some(link) = map.get(id) {
+                    link.wake.notify_one();
                 }
             }
         }
@@ -57,5 +84,28 @@ impl AgentHub {
 
     pub fn connected(&self) -> usize {
         self.connections.lock().map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_newer_connection_of_a_node_ends_the_older() {
+        let hub = AgentHub::default();
+        let old = hub.register(7);
+        let new = hub.register(7);
+        // The older is woken and learns it was replaced; the newer is not.
+        tokio::time::timeout(std::time::Duration::from_secs(1), old.woken())
+            .await
+            .expect("the older connection is woken");
+        assert!(old.is_replaced());
+        assert!(!new.is_replaced());
+        // The older ending leaves the newer registered, and says so.
+        assert!(!hub.unregister(7, &old));
+        assert_eq!(hub.node_ids(), vec![7]);
+        assert!(hub.unregister(7, &new));
+        assert!(hub.node_ids().is_empty());
     }
 }

@@ -96,7 +96,9 @@ fn text(message: &ServerMessage) -> Message {
 async fn session(state: AppState, node: nodes::Node, mut socket: WebSocket) -> anyhow::Result<()> {
     let engine = state.engine.clone();
     let db = state.db.clone();
-    let wake = engine.hub().register(node.id);
+    let link = engine.hub().register(node.id);
+    // When this connection last wrote its node's heartbeat.
+    let mut last_beat = chrono::Utc::now();
     let outcome = async {
         // The first message must be hello.
         let first = tokio::time::timeout(Duration::from_secs(10), socket.recv()).await;
@@ -110,7 +112,7 @@ async fn session(state: AppState, node: nodes::Node, mut socket: WebSocket) -> a
             anyhow::bail!("agent speaks protocol {protocol}, this server {PROTOCOL_VERSION}");
         }
         nodes::seen(&db, &node, &modules, Some(&agent_version)).await?;
-        let mut reported = Reported::new(modules, engine.config().node_timeout);
+        let mut reported = Reported::new(modules, engine.config().node_timeout, &mut last_beat);
         tracing::info!(node = %node.name, "agent connected");
         deliver(&db, &node, &mut socket, Resend::All).await?;
         let mut ping = tokio::time::interval(PING);
@@ -136,7 +138,10 @@ async fn session(state: AppState, node: nodes::Node, mut socket: WebSocket) -> a
                         _ => {}
                     }
                 }
-                _ = wake.notified() => {
+                _ = link.woken() => {
+                    if link.is_replaced() {
+                        anyhow::bail!("replaced by a newer connection of this node");
+                    }
                     ensure_enrolled(&db, &node).await?;
                     deliver(&db, &node, &mut socket, Resend::After(dispatch::resend_after())).await?;
                 }
@@ -147,10 +152,10 @@ async fn session(state: AppState, node: nodes::Node, mut socket: WebSocket) -> a
         }
     }
     .await;
-    // A node that reconnected here already has a newer connection: it is
-    // not offline because its old one ended.
-    if engine.hub().unregister(node.id, &wake) {
-        if let Err(error) = nodes::disconnected(&db, node.id).await {
+    // A node that reconnected, here or on another replica, has a newer
+    // connection: it is not offline because its old one ended.
+    if engine.hub().unregister(node.id, &link) {
+        if let Err(error) = nodes::disconnected(&db, node.id, last_beat).await {
             tracing::warn!(%error, "could not mark a node offline");
         }
     }
@@ -189,7 +194,7 @@ const HOLD_THROUGH_OUTAGE: Duration = Duration::from_secs(60);
 async fn handle_when_possible(
     engine: &crate::engine::Engine,
     node: &nodes::Node,
-    reported: &mut Reported,
+    reported: &mut Reported<'_>,
     message: AgentMessage,
 ) -> Result<(), crate::services::ServiceError> {
     let give_up = tokio::time::Instant::now() + HOLD_THROUGH_OUTAGE;
@@ -209,38 +214,53 @@ async fn handle_when_possible(
 
 /// What a connection last wrote of its node's heartbeats. Agents beat every
 /// couple of seconds; writing each beat would be 5,000 writes a second for
-/// 10,000 nodes. A beat is written when what the node runs changed, and
-/// otherwise a third of the offline timeout after the last one written, so a
-/// live node is never taken for silent.
-struct Reported {
+/// 10,000 nodes. A beat is written when what the node runs changed, after a
+/// result (which may carry an older list, replayed from the agent's
+/// journal), and otherwise a third of the offline timeout after the last
+/// one written, so a live node is never taken for silent.
+struct Reported<'a> {
     modules: Modules,
-    written: tokio::time::Instant,
+    written: Option<tokio::time::Instant>,
     refresh: Duration,
+    /// The wall-clock time of the last write, for the disconnect.
+    at: &'a mut chrono::DateTime<chrono::Utc>,
 }
 
-impl Reported {
-    fn new(modules: Modules, node_timeout: chrono::Duration) -> Self {
+impl<'a> Reported<'a> {
+    fn new(
+        modules: Modules,
+        node_timeout: chrono::Duration,
+        at: &'a mut chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        *at = chrono::Utc::now();
         Self {
             modules,
-            written: tokio::time::Instant::now(),
+            written: Some(tokio::time::Instant::now()),
             refresh: node_timeout.to_std().unwrap_or(Duration::from_secs(15)) / 3,
+            at,
         }
     }
 
     fn is_news(&self, modules: &Modules) -> bool {
-        *modules != self.modules || self.written.elapsed() >= self.refresh
+        *modules != self.modules || self.written.is_none_or(|at| at.elapsed() >= self.refresh)
     }
 
     fn written(&mut self, modules: Modules) {
         self.modules = modules;
-        self.written = tokio::time::Instant::now();
+        self.written = Some(tokio::time::Instant::now());
+        *self.at = chrono::Utc::now();
+    }
+
+    /// The next beat is written whatever it says.
+    fn forget(&mut self) {
+        self.written = None;
     }
 }
 
 async fn handle(
     engine: &crate::engine::Engine,
     node: &nodes::Node,
-    reported: &mut Reported,
+    reported: &mut Reported<'_>,
     message: AgentMessage,
 ) -> Result<(), crate::services::ServiceError> {
     let db = engine.db();
@@ -255,6 +275,7 @@ async fn handle(
             }
         }
         AgentMessage::Result(result) => {
+            reported.forget();
             if let Some(deployment) = dispatch::apply_result(db, node, result).await? {
                 engine.wake(deployment).await;
             }

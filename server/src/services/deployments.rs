@@ -188,6 +188,11 @@ async fn check_rate(
     RateLimit(limit): RateLimit,
     principal: &Principal,
 ) -> Result<(), ServiceError> {
+    if limit == 0 {
+        return Err(ServiceError::TooManyAttempts {
+            retry_after_secs: 60,
+        });
+    }
     let since = Utc::now() - chrono::Duration::minutes(1);
     let recent: Vec<chrono::DateTime<Utc>> = deployments::Entity::find()
         .select_only()

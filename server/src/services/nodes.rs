@@ -400,11 +400,22 @@ pub async fn record_sample(
     Ok(())
 }
 
-pub async fn disconnected(db: &DatabaseConnection, node_id: i64) -> Result<(), ServiceError> {
+/// A connection ended: its node is offline, unless a newer connection
+/// (on any replica) has reported since `last_beat`, this one's last write.
+pub async fn disconnected(
+    db: &DatabaseConnection,
+    node_id: i64,
+    last_beat: DateTime<Utc>,
+) -> Result<(), ServiceError> {
     nodes::Entity::update_many()
         .col_expr(nodes::Column::Status, Expr::value(NodeStatus::Offline))
         .filter(nodes::Column::Id.eq(node_id))
         .filter(nodes::Column::Status.eq(NodeStatus::Online))
+        .filter(
+            sea_orm::Condition::any()
+                .add(nodes::Column::LastHeartbeatAt.is_null())
+                .add(nodes::Column::LastHeartbeatAt.lte(last_beat)),
+        )
         .exec(db)
         .await?;
     Ok(())

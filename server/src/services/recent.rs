@@ -10,13 +10,14 @@ use tokio::sync::OnceCell;
 /// The most tenants remembered at once; past it, all are forgotten.
 const MAX_TENANTS: usize = 1_000;
 
-/// A tenant's value: when it was first asked for, and the cell its first
-/// asker fills while later ones wait.
-type Slot<V> = (Instant, Arc<OnceCell<Arc<V>>>);
+/// A tenant's value being computed or computed: when done, the time it was
+/// done and the value, or nothing if its computation failed.
+type Slot<V> = Arc<OnceCell<Option<(Instant, Arc<V>)>>>;
 
-/// Per-tenant values reused for `fresh_for` after they were asked for. When
+/// Per-tenant values reused for `fresh_for` after they were computed. When
 /// many requests miss at the same moment, one computes and the rest wait for
-/// its answer; a failed computation is retried by the next waiter.
+/// its answer. A failed computation is not kept: its waiters each try once
+/// themselves, at once, as they would have without the cache.
 pub struct Recent<V> {
     fresh_for: Duration,
     slots: Mutex<HashMap<i64, Slot<V>>>,
@@ -37,21 +38,44 @@ impl<V> Recent<V> {
     {
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            match slots.get(&tenant) {
-                Some((at, slot)) if at.elapsed() < self.fresh_for => slot.clone(),
-                _ => {
+            let usable = slots.get(&tenant).filter(|slot| match slot.get() {
+                None => true, // being computed: wait for it
+                Some(Some((at, _))) => at.elapsed() < self.fresh_for,
+                Some(None) => false,
+            });
+            match usable {
+                Some(slot) => slot.clone(),
+                None => {
                     if slots.len() >= MAX_TENANTS {
                         slots.clear();
                     }
-                    let slot = Arc::new(OnceCell::new());
-                    slots.insert(tenant, (Instant::now(), slot.clone()));
+                    let slot: Slot<V> = Arc::default();
+                    slots.insert(tenant, slot.clone());
                     slot
                 }
             }
         };
-        slot.get_or_try_init(|| async { compute().await.map(Arc::new) })
-            .await
-            .cloned()
+        let mut compute = Some(compute);
+        let mut failure = None;
+        let done = slot
+            .get_or_init(|| async {
+                let compute = compute.take().expect("computed once");
+                match compute().await {
+                    Ok(value) => Some((Instant::now(), Arc::new(value))),
+                    Err(error) => {
+                        failure = Some(error);
+                        None
+                    }
+                }
+            })
+            .await;
+        match (done, failure, compute) {
+            (Some((_, value)), _, _) => Ok(value.clone()),
+            (None, Some(error), _) => Err(error),
+            // Another request's computation failed: try once ourselves.
+            (None, None, Some(compute)) => compute().await.map(Arc::new),
+            (None, None, None) => unreachable!("a computation that failed left its error"),
+        }
     }
 }
 
@@ -92,6 +116,26 @@ mod tests {
         let first = recent.get_or_try(1, || async { Ok::<_, ()>(1) }).await;
         let second = recent.get_or_try(1, || async { Ok::<_, ()>(2) }).await;
         assert_eq!((*first.unwrap(), *second.unwrap()), (1, 2));
+    }
+
+    #[tokio::test]
+    async fn waiters_of_a_failed_computation_try_themselves_at_once() {
+        let recent = Arc::new(Recent::<u32>::new(Duration::from_secs(60)));
+        let first = {
+            let recent = recent.clone();
+            tokio::spawn(async move {
+                recent
+                    .get_or_try(1, || async {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Err::<u32, _>("down")
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let waiter = recent.get_or_try(1, || async { Ok::<_, &str>(7) }).await;
+        assert_eq!(first.await.unwrap().unwrap_err(), "down");
+        assert_eq!(*waiter.unwrap(), 7, "the waiter computed for itself");
     }
 
     #[tokio::test]
