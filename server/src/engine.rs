@@ -4,6 +4,7 @@
 //! after it runs, and any worker on any replica can pick a deployment up.
 
 pub mod advance;
+pub mod batch;
 pub mod dispatch;
 pub mod hub;
 pub mod live;
@@ -83,7 +84,23 @@ struct Inner {
     config: EngineConfig,
     client: crate::outbound::Outbound,
     instance: String,
+    /// Agents' answers, written a burst per transaction.
+    answers: batch::Batched<dispatch::Answer, ()>,
+    /// Connections asking for their commands, claimed a burst at a time.
+    deliveries: batch::Batched<dispatch::Due, Vec<hotswap_protocol::ServerMessage>>,
+    /// Their workers, taken by [`Engine::start`].
+    batch_workers: std::sync::Mutex<Option<BatchWorkers>>,
+    artifacts: dispatch::Artifacts,
 }
+
+struct BatchWorkers {
+    answers: batch::Worker<dispatch::Answer, ()>,
+    deliveries: batch::Worker<dispatch::Due, Vec<hotswap_protocol::ServerMessage>>,
+}
+
+/// The most answers written in one transaction, and the most connections
+/// whose commands are claimed together.
+const BURST: usize = 256;
 
 impl Engine {
     pub fn new(
@@ -92,6 +109,8 @@ impl Engine {
         registry: &prometheus::Registry,
     ) -> Result<Self, prometheus::Error> {
         let instance = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
+        let (answers, answer_worker) = batch::channel(BURST);
+        let (deliveries, delivery_worker) = batch::channel(BURST);
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
@@ -104,6 +123,13 @@ impl Engine {
                 ),
                 config,
                 instance,
+                answers,
+                deliveries,
+                batch_workers: std::sync::Mutex::new(Some(BatchWorkers {
+                    answers: answer_worker,
+                    deliveries: delivery_worker,
+                })),
+                artifacts: dispatch::Artifacts::default(),
             }),
         })
     }
@@ -124,12 +150,26 @@ impl Engine {
         &self.inner.config
     }
 
+    /// Records an agent's answer (with others that arrived meanwhile) and
+    /// wakes its deployment if it was the last one out.
+    pub async fn record_answer(&self, answer: dispatch::Answer) -> Result<(), ServiceError> {
+        self.inner.answers.ask(answer).await
+    }
+
+    /// The commands due to a node (claimed with other nodes' at the moment).
+    pub async fn commands_for(
+        &self,
+        due: dispatch::Due,
+    ) -> Result<Vec<hotswap_protocol::ServerMessage>, ServiceError> {
+        self.inner.deliveries.ask(due).await
+    }
+
     /// The client for requests to addresses tenants chose.
     pub(crate) fn client(&self) -> &crate::outbound::Outbound {
         &self.inner.client
     }
 
-    /// Starts the workers and the node-liveness sweep.
+    /// Starts the workers, the answer recorder and the sweeps.
     pub fn start(&self) -> Vec<JoinHandle<()>> {
         let mut tasks: Vec<JoinHandle<()>> = (0..self.inner.config.workers)
             .map(|n| {
@@ -138,6 +178,34 @@ impl Engine {
                 tokio::spawn(async move { engine.supervise(worker).await })
             })
             .collect();
+        let batch_workers = self
+            .inner
+            .batch_workers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(workers) = batch_workers {
+            let engine = self.clone();
+            tasks.push(tokio::spawn(workers.answers.run(move |answers| {
+                let engine = engine.clone();
+                async move {
+                    let finished = dispatch::record_answers(engine.db(), &answers).await?;
+                    for deployment_id in finished {
+                        engine.wake(deployment_id).await;
+                    }
+                    Ok(vec![(); answers.len()])
+                }
+            })));
+            let engine = self.clone();
+            tasks.push(tokio::spawn(
+                workers.deliveries.run(move |due| {
+                    let engine = engine.clone();
+                    async move {
+                        dispatch::commands_for(engine.db(), &engine.inner.artifacts, &due).await
+                    }
+                }),
+            ));
+        }
         let engine = self.clone();
         tasks.push(tokio::spawn(async move { engine.sweep_nodes().await }));
         let engine = self.clone();
@@ -367,28 +435,34 @@ impl Engine {
                 continue;
             }
             match self.connections_to_nudge(&connected).await {
-                Ok(nudge) => self.inner.hub.wake(&nudge),
+                Ok((gone, due)) => {
+                    self.inner.hub.recheck(&gone);
+                    self.inner.hub.wake(&due);
+                }
                 Err(error) => tracing::debug!(%error, "connection sweep failed"),
             }
         }
     }
 
-    async fn connections_to_nudge(&self, connected: &[i64]) -> Result<Vec<i64>, ServiceError> {
+    /// The connected nodes that were removed, and those with commands due.
+    async fn connections_to_nudge(
+        &self,
+        connected: &[i64],
+    ) -> Result<(Vec<i64>, Vec<i64>), ServiceError> {
         let db = &self.inner.db;
         let enrolled = crate::services::nodes::enrolled_among(db, connected).await?;
-        let mut nudge: Vec<i64> = connected
+        let gone: Vec<i64> = connected
             .iter()
             .copied()
             .filter(|id| !enrolled.contains(id))
             .collect();
         let here: std::collections::HashSet<i64> = connected.iter().copied().collect();
-        nudge.extend(
-            dispatch::nodes_with_due_commands(db, dispatch::resend_after())
-                .await?
-                .into_iter()
-                .filter(|id| here.contains(id)),
-        );
-        Ok(nudge)
+        let due = dispatch::nodes_with_due_commands(db, dispatch::resend_after())
+            .await?
+            .into_iter()
+            .filter(|id| here.contains(id))
+            .collect();
+        Ok((gone, due))
     }
 
     /// Calls silent nodes offline, but only once the database has been

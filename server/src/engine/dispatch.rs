@@ -1,13 +1,15 @@
 //! Between the steps table and an agent's socket: which commands a node should
 //! receive now, and what its answers change.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 
 use crate::entities::{deployment_steps, deployments, module_versions, modules, nodes};
@@ -34,91 +36,166 @@ pub fn resend_after() -> chrono::Duration {
     chrono::Duration::seconds(30)
 }
 
-/// Commands for `node_id`: pending steps become `sent`, and sent ones go out
-/// again as `resend` says.
+/// Which node asks for its commands, and which sent ones it wants again.
+#[derive(Debug, Clone, Copy)]
+pub struct Due {
+    pub node_id: i64,
+    pub resend: Resend,
+}
+
+/// Commands for each node of `due`, in its order: pending steps become
+/// `sent`, and sent ones go out again as its `resend` says. Three statements
+/// at most for the whole burst: a read of the nodes' open steps, a claim of
+/// the pending ones, a count of the resent ones.
 pub async fn commands_for(
     db: &DatabaseConnection,
-    node_id: i64,
-    resend: Resend,
-) -> Result<Vec<ServerMessage>, ServiceError> {
+    artifacts: &Artifacts,
+    due: &[Due],
+) -> Result<Vec<Vec<ServerMessage>>, ServiceError> {
     // `updated_at` stays the time a command was first sent (the step timeout
     // counts from it); each resend waits one more `age` than the last.
     let now = Utc::now();
-    let stale = |step: &deployment_steps::Model| match resend {
-        Resend::After(age) => step.updated_at + age * step.attempts.max(1) < now,
-        _ => true,
+    let resend: HashMap<i64, Resend> = due.iter().map(|d| (d.node_id, d.resend)).collect();
+    let stale = |step: &deployment_steps::Model| match step.node_id.and_then(|n| resend.get(&n)) {
+        Some(Resend::After(age)) => step.updated_at + *age * step.attempts.max(1) < now,
+        Some(Resend::All) => true,
+        None => false,
     };
-    let steps: Vec<_> = deployment_steps::Entity::find()
-        .filter(deployment_steps::Column::NodeId.eq(node_id))
-        .filter(deployment_steps::Column::Status.is_in(OPEN))
-        .order_by_asc(deployment_steps::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|s| s.status == StepStatus::Pending || stale(s))
+    let mut open: Vec<deployment_steps::Model> = Vec::new();
+    for nodes in due.chunks(CHUNK) {
+        open.extend(
+            deployment_steps::Entity::find()
+                .filter(deployment_steps::Column::NodeId.is_in(nodes.iter().map(|d| d.node_id)))
+                .filter(deployment_steps::Column::Status.is_in(OPEN))
+                .order_by_asc(deployment_steps::Column::Id)
+                .all(db)
+                .await?,
+        );
+    }
+    let pending: Vec<i64> = open
+        .iter()
+        .filter(|s| s.status == StepStatus::Pending)
+        .map(|s| s.id)
         .collect();
-    let mut artifacts: HashMap<i64, Artifact> = HashMap::new();
-    let mut messages = Vec::with_capacity(steps.len());
-    for step in steps {
-        if step.status == StepStatus::Pending {
-            let claimed = deployment_steps::Entity::update_many()
+    let resent: HashSet<i64> = open
+        .iter()
+        .filter(|s| s.status == StepStatus::Sent && stale(s))
+        .map(|s| s.id)
+        .collect();
+    let attempt = Expr::col(deployment_steps::Column::Attempts).add(1);
+    // Another replica may have claimed some meanwhile (a node connected to
+    // two): only what this claim changed goes out from here.
+    let mut claimed: HashSet<i64> = HashSet::new();
+    for ids in pending.chunks(CHUNK) {
+        claimed.extend(
+            deployment_steps::Entity::update_many()
                 .col_expr(
                     deployment_steps::Column::Status,
                     Expr::value(StepStatus::Sent),
                 )
-                .col_expr(
-                    deployment_steps::Column::Attempts,
-                    (step.attempts + 1).into(),
-                )
-                .col_expr(deployment_steps::Column::UpdatedAt, Utc::now().into())
-                .filter(deployment_steps::Column::Id.eq(step.id))
+                .col_expr(deployment_steps::Column::Attempts, attempt.clone())
+                .col_expr(deployment_steps::Column::UpdatedAt, now.into())
+                .filter(deployment_steps::Column::Id.is_in(ids.iter().copied()))
                 .filter(deployment_steps::Column::Status.eq(StepStatus::Pending))
-                .exec(db)
-                .await?;
-            if claimed.rows_affected == 0 {
-                continue;
-            }
-        } else {
-            deployment_steps::Entity::update_many()
-                .col_expr(
-                    deployment_steps::Column::Attempts,
-                    (step.attempts + 1).into(),
-                )
-                .filter(deployment_steps::Column::Id.eq(step.id))
-                .exec(db)
-                .await?;
-        }
-        if let std::collections::hash_map::Entry::Vacant(slot) = artifacts.entry(step.deployment_id)
-        {
-            match Artifact::of_deployment(db, step.deployment_id).await? {
-                Some(artifact) => slot.insert(artifact),
-                None => continue,
-            };
-        }
-        let Some(artifact) = artifacts.get(&step.deployment_id) else {
+                .exec_with_returning(db)
+                .await?
+                .into_iter()
+                .map(|s| s.id),
+        );
+    }
+    let again: Vec<i64> = resent.iter().copied().collect();
+    for ids in again.chunks(CHUNK) {
+        deployment_steps::Entity::update_many()
+            .col_expr(deployment_steps::Column::Attempts, attempt.clone())
+            .filter(deployment_steps::Column::Id.is_in(ids.iter().copied()))
+            .exec(db)
+            .await?;
+    }
+    let mut messages: HashMap<i64, Vec<ServerMessage>> = HashMap::new();
+    open.sort_by_key(|s| s.id);
+    for step in open
+        .into_iter()
+        .filter(|s| claimed.contains(&s.id) || resent.contains(&s.id))
+    {
+        let (Some(node_id), Some(artifact)) = (
+            step.node_id,
+            artifacts.of_deployment(db, step.deployment_id).await?,
+        ) else {
             continue;
         };
-        messages.push(match step.action {
-            StepAction::Rollback => ServerMessage::Rollback {
-                command_id: step.command_id,
-                module: artifact.module.clone(),
-                to_version: step.target_version,
-            },
-            StepAction::Swap => ServerMessage::Swap(SwapCommand {
-                command_id: step.command_id,
-                module: artifact.module.clone(),
-                version: artifact.version.clone(),
-                url: artifact.artifact_url.clone(),
-                sha256: artifact.sha256.clone(),
-                signature: artifact.signature.clone(),
-                public_key: artifact
-                    .public_key
-                    .clone()
-                    .filter(|_| artifact.require_signature),
-            }),
-        });
+        messages
+            .entry(node_id)
+            .or_default()
+            .push(match step.action {
+                StepAction::Rollback => ServerMessage::Rollback {
+                    command_id: step.command_id,
+                    module: artifact.module.clone(),
+                    to_version: step.target_version,
+                },
+                StepAction::Swap => ServerMessage::Swap(SwapCommand {
+                    command_id: step.command_id,
+                    module: artifact.module.clone(),
+                    version: artifact.version.clone(),
+                    url: artifact.artifact_url.clone(),
+                    sha256: artifact.sha256.clone(),
+                    signature: artifact.signature.clone(),
+                    public_key: artifact
+                        .public_key
+                        .clone()
+                        .filter(|_| artifact.require_signature),
+                }),
+            });
     }
-    Ok(messages)
+    Ok(due
+        .iter()
+        .map(|d| messages.remove(&d.node_id).unwrap_or_default())
+        .collect())
+}
+
+/// Ids bound in one statement: well under both databases' limits.
+const CHUNK: usize = 500;
+
+/// How long a deployment's artifact, once read, serves its commands: the
+/// thousand nodes of a phase are sent theirs within a moment of each other.
+/// A module's signing key changed meanwhile reaches commands this much later.
+const ARTIFACT_FRESH: Duration = Duration::from_secs(2);
+/// The most deployments whose artifact is remembered; past it, all are
+/// forgotten.
+const ARTIFACTS_KEPT: usize = 256;
+
+/// The artifacts of the deployments being delivered, read once for all
+/// their nodes instead of once per node.
+#[derive(Default)]
+pub struct Artifacts {
+    read: Mutex<HashMap<i64, (Instant, Arc<Artifact>)>>,
+}
+
+impl Artifacts {
+    async fn of_deployment(
+        &self,
+        db: &DatabaseConnection,
+        deployment_id: i64,
+    ) -> Result<Option<Arc<Artifact>>, ServiceError> {
+        let known = {
+            let read = self.read.lock().unwrap_or_else(|p| p.into_inner());
+            read.get(&deployment_id)
+                .filter(|(at, _)| at.elapsed() < ARTIFACT_FRESH)
+                .map(|(_, artifact)| artifact.clone())
+        };
+        if known.is_some() {
+            return Ok(known);
+        }
+        let Some(artifact) = Artifact::of_deployment(db, deployment_id).await? else {
+            return Ok(None);
+        };
+        let artifact = Arc::new(artifact);
+        let mut read = self.read.lock().unwrap_or_else(|p| p.into_inner());
+        if read.len() >= ARTIFACTS_KEPT {
+            read.clear();
+        }
+        read.insert(deployment_id, (Instant::now(), artifact.clone()));
+        Ok(Some(artifact))
+    }
 }
 
 /// What a deployment's commands carry of its module and version. Read by
@@ -126,7 +203,7 @@ pub async fn commands_for(
 /// and reading it for each of 10,000 nodes made delivery cost the square of
 /// the fleet.
 #[derive(Debug, sea_orm::FromQueryResult)]
-struct Artifact {
+pub struct Artifact {
     module: String,
     public_key: Option<String>,
     require_signature: bool,
@@ -171,73 +248,103 @@ impl Artifact {
     }
 }
 
-/// Records an agent's answer. Returns the deployment to wake, if any.
-pub async fn apply_result(
+/// An agent's answer to one of its node's commands.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub node_id: i64,
+    pub node_name: String,
+    pub result: CommandResult,
+}
+
+/// Records a burst of answers in one transaction: what each node now runs,
+/// its step closed, its event. Returns the deployments left with no open
+/// step, which the engine has to decide on now.
+pub async fn record_answers(
     db: &DatabaseConnection,
-    node: &nodes::Model,
-    result: CommandResult,
-) -> Result<Option<i64>, ServiceError> {
-    update_versions(db, node.id, &result.modules).await?;
-    // A node may only answer for its own commands.
-    let Some(step) = deployment_steps::Entity::find()
-        .filter(deployment_steps::Column::CommandId.eq(result.command_id.as_str()))
-        .filter(deployment_steps::Column::NodeId.eq(node.id))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    if !step.status.is_open() {
-        return Ok(None);
+    answers: &[Answer],
+) -> Result<Vec<i64>, ServiceError> {
+    if answers.is_empty() {
+        return Ok(Vec::new());
     }
-    let status = if result.ok {
-        StepStatus::Done
-    } else {
-        StepStatus::Failed
-    };
-    let updated = deployment_steps::Entity::update_many()
-        .col_expr(deployment_steps::Column::Status, Expr::value(status))
-        .col_expr(
-            deployment_steps::Column::Result,
-            serde_json::to_value(&result).unwrap_or_default().into(),
-        )
-        .col_expr(deployment_steps::Column::UpdatedAt, Utc::now().into())
-        .filter(deployment_steps::Column::Id.eq(step.id))
-        .filter(deployment_steps::Column::Status.is_in(OPEN))
-        .exec(db)
-        .await?;
-    if updated.rows_affected == 0 {
-        return Ok(None);
+    let txn = db.begin().await?;
+    let now = Utc::now();
+    let mut recorded = Vec::with_capacity(answers.len());
+    let mut answered = BTreeSet::new();
+    for answer in answers {
+        let result = &answer.result;
+        // What the agent says it runs is the truth; the table follows.
+        nodes::Entity::update_many()
+            .col_expr(
+                nodes::Column::Versions,
+                serde_json::to_value(&result.modules)
+                    .unwrap_or_default()
+                    .into(),
+            )
+            .col_expr(nodes::Column::UpdatedAt, now.into())
+            .filter(nodes::Column::Id.eq(answer.node_id))
+            .exec(&txn)
+            .await?;
+        // A node may only answer for its own commands, and each once.
+        let status = if result.ok {
+            StepStatus::Done
+        } else {
+            StepStatus::Failed
+        };
+        let closed = deployment_steps::Entity::update_many()
+            .col_expr(deployment_steps::Column::Status, Expr::value(status))
+            .col_expr(
+                deployment_steps::Column::Result,
+                serde_json::to_value(result).unwrap_or_default().into(),
+            )
+            .col_expr(deployment_steps::Column::UpdatedAt, now.into())
+            .filter(deployment_steps::Column::CommandId.eq(result.command_id.as_str()))
+            .filter(deployment_steps::Column::NodeId.eq(answer.node_id))
+            .filter(deployment_steps::Column::Status.is_in(OPEN))
+            .exec_with_returning(&txn)
+            .await?;
+        let Some(step) = closed.into_iter().next() else {
+            continue;
+        };
+        let outcome = NodeOutcome {
+            node: Some(answer.node_name.clone()),
+            node_id: Some(answer.node_id),
+            phase: step.phase,
+            version: result.current_version.clone(),
+            previous_version: result.previous_version.clone(),
+            error: result.error.clone(),
+        };
+        let event = match (step.action, result.ok) {
+            (StepAction::Rollback, true) => Event::NodeRolledBack(outcome),
+            (StepAction::Rollback, false) => Event::NodeRollbackFailed(outcome),
+            (StepAction::Swap, true) => Event::NodeSwapped(outcome),
+            (StepAction::Swap, false) => Event::NodeSwapFailed(outcome),
+        };
+        recorded.push((step.tenant_id, Some(step.deployment_id), event));
+        answered.insert(step.deployment_id);
     }
-    let outcome = NodeOutcome {
-        node: Some(node.name.clone()),
-        node_id: Some(node.id),
-        phase: step.phase,
-        version: result.current_version.clone(),
-        previous_version: result.previous_version.clone(),
-        error: result.error.clone(),
-    };
-    let event = match (step.action, result.ok) {
-        (StepAction::Rollback, true) => Event::NodeRolledBack(outcome),
-        (StepAction::Rollback, false) => Event::NodeRollbackFailed(outcome),
-        (StepAction::Swap, true) => Event::NodeSwapped(outcome),
-        (StepAction::Swap, false) => Event::NodeSwapFailed(outcome),
-    };
-    events::append(db, step.tenant_id, Some(step.deployment_id), event).await?;
-    // The engine has nothing to decide while other commands of this
-    // deployment are still out (its periodic look catches silent nodes), so
-    // only the last answer wakes it: one run per phase, not one per node.
-    // Asked at every answer, so only whether one is left, by index: counting
-    // them all made a roll-out cost the square of its nodes.
-    let outstanding: Option<i64> = deployment_steps::Entity::find()
-        .select_only()
-        .column(deployment_steps::Column::Id)
-        .filter(deployment_steps::Column::DeploymentId.eq(step.deployment_id))
-        .filter(deployment_steps::Column::Status.is_in(OPEN))
-        .into_tuple()
-        .one(db)
-        .await?;
-    Ok(outstanding.is_none().then_some(step.deployment_id))
+    events::append_many(&txn, recorded).await?;
+    txn.commit().await?;
+    events::committed();
+    // The engine has nothing to decide while other commands of a deployment
+    // are still out (its periodic look catches silent nodes), so only the
+    // answers that closed its last open step wake it: one run per phase, not
+    // one per node. Asked after the commit, so that answers committed on
+    // another replica meanwhile are seen (one of the two wakes it, or both).
+    let mut finished = Vec::new();
+    for deployment_id in answered {
+        let outstanding: Option<i64> = deployment_steps::Entity::find()
+            .select_only()
+            .column(deployment_steps::Column::Id)
+            .filter(deployment_steps::Column::DeploymentId.eq(deployment_id))
+            .filter(deployment_steps::Column::Status.is_in(OPEN))
+            .into_tuple()
+            .one(db)
+            .await?;
+        if outstanding.is_none() {
+            finished.push(deployment_id);
+        }
+    }
+    Ok(finished)
 }
 
 /// The nodes that have commands to deliver: pending ones, and sent ones
@@ -277,22 +384,4 @@ pub async fn nodes_with_due_commands(
     nodes.sort_unstable();
     nodes.dedup();
     Ok(nodes)
-}
-
-/// What the agent says it runs is the truth; the table follows.
-pub async fn update_versions(
-    db: &DatabaseConnection,
-    node_id: i64,
-    modules: &hotswap_protocol::Modules,
-) -> Result<(), ServiceError> {
-    let versions = serde_json::to_value(modules).unwrap_or_default();
-    if let Some(node) = nodes::Entity::find_by_id(node_id).one(db).await? {
-        if node.versions != versions {
-            let mut active = node.into_active_model();
-            active.versions = Set(versions);
-            active.updated_at = Set(Utc::now());
-            active.update(db).await?;
-        }
-    }
-    Ok(())
 }

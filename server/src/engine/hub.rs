@@ -14,6 +14,9 @@ use tokio::sync::Notify;
 pub struct Link {
     wake: Notify,
     replaced: AtomicBool,
+    /// Its node may have been removed: the connection reads whether it is
+    /// still enrolled (a nudge for commands alone costs no such read).
+    recheck: AtomicBool,
 }
 
 impl Link {
@@ -28,6 +31,12 @@ impl Link {
     /// only the newest is nudged, so the older must end.
     pub fn is_replaced(&self) -> bool {
         self.replaced.load(Ordering::Acquire)
+    }
+
+    /// Whether the connection was asked to check its node is still
+    /// enrolled since it last looked.
+    pub fn take_recheck(&self) -> bool {
+        self.recheck.swap(false, Ordering::AcqRel)
     }
 }
 
@@ -74,6 +83,19 @@ impl AgentHub {
         }
     }
 
+    /// Asks the connections of `node_ids` to check their node is still
+    /// enrolled (it may have been removed), and wakes them.
+    pub fn recheck(&self, node_ids: &[i64]) {
+        if let Ok(map) = self.connections.lock() {
+            for id in node_ids {
+                if let Some(link) = map.get(id) {
+                    link.recheck.store(true, Ordering::Release);
+                    link.wake.notify_one();
+                }
+            }
+        }
+    }
+
     /// The nodes connected here.
     pub fn node_ids(&self) -> Vec<i64> {
         self.connections
@@ -107,5 +129,18 @@ mod tests {
         assert_eq!(hub.node_ids(), vec![7]);
         assert!(hub.unregister(7, &new));
         assert!(hub.node_ids().is_empty());
+    }
+
+    #[tokio::test]
+    async fn only_a_recheck_asks_a_connection_to_read_its_enrollment() {
+        let hub = AgentHub::default();
+        let link = hub.register(3);
+        hub.wake(&[3]);
+        link.woken().await;
+        assert!(!link.take_recheck(), "commands alone");
+        hub.recheck(&[3]);
+        link.woken().await;
+        assert!(link.take_recheck());
+        assert!(!link.take_recheck(), "asked once, checked once");
     }
 }

@@ -18,7 +18,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
 };
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::entities::events;
@@ -28,6 +28,9 @@ use crate::services::events::{newest_id, read, EventRow};
 const TICK: Duration = Duration::from_millis(100);
 /// Events a slow client may fall behind before it re-reads from the database.
 const BUFFER: usize = 4096;
+/// PostgreSQL: notified ids waiting to be read, and the most read at once.
+const NOTIFIED: usize = 65_536;
+const READ_AT_ONCE: usize = 500;
 
 /// One committed event, the tenant it belongs to, and its JSON (serialised
 /// once here rather than once per client).
@@ -126,20 +129,30 @@ impl LiveHub {
                 listener.listen("hotswap_events").await?;
                 // Whatever committed while nobody listened.
                 self.catch_up().await;
-                loop {
-                    let first = listener.recv().await?;
-                    let mut ids: Vec<i64> = first.payload().parse().into_iter().collect();
-                    // Read a burst of notifications with one query.
-                    while ids.len() < 500 {
-                        match listener.next_buffered() {
-                            Some(n) => ids.extend(n.payload().parse::<i64>()),
-                            None => break,
+                // Notifications come one by one; the ids that arrive while
+                // one read is out are read together by the next (a roll-out
+                // commits a thousand events at once).
+                let (notified, mut arrived) = mpsc::channel::<i64>(NOTIFIED);
+                let receive = async {
+                    loop {
+                        let notification = listener.recv().await?;
+                        if let Ok(id) = notification.payload().parse() {
+                            if notified.send(id).await.is_err() {
+                                return Ok(());
+                            }
                         }
                     }
-                    self.publish_ids(ids).await;
+                };
+                let publish = async {
+                    let mut ids = Vec::with_capacity(READ_AT_ONCE);
+                    while arrived.recv_many(&mut ids, READ_AT_ONCE).await > 0 {
+                        self.publish_ids(std::mem::take(&mut ids)).await;
+                    }
+                };
+                tokio::select! {
+                    received = receive => received,
+                    () = publish => Ok::<(), sqlx::Error>(()),
                 }
-                #[allow(unreachable_code)]
-                Ok::<(), sqlx::Error>(())
             }
             .await;
             if let Err(error) = listened {

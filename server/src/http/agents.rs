@@ -17,7 +17,6 @@ use crate::http::extract::ApiJson;
 use crate::http::routes::Routes;
 use crate::http::sockets;
 use crate::http::state::AppState;
-use crate::services::lifecycle::Orchestrator;
 use crate::services::nodes;
 use hotswap_protocol::{
     AgentMessage, EnrollRequest, EnrollResponse, Modules, ServerMessage, PROTOCOL_VERSION,
@@ -114,7 +113,7 @@ async fn session(state: AppState, node: nodes::Node, mut socket: WebSocket) -> a
         nodes::seen(&db, &node, &modules, Some(&agent_version)).await?;
         let mut reported = Reported::new(modules, engine.config().node_timeout, &mut last_beat);
         tracing::info!(node = %node.name, "agent connected");
-        deliver(&db, &node, &mut socket, Resend::All).await?;
+        deliver(&engine, &node, &mut socket, Resend::All).await?;
         let mut ping = tokio::time::interval(PING);
         ping.tick().await;
         loop {
@@ -142,8 +141,10 @@ async fn session(state: AppState, node: nodes::Node, mut socket: WebSocket) -> a
                     if link.is_replaced() {
                         anyhow::bail!("replaced by a newer connection of this node");
                     }
-                    ensure_enrolled(&db, &node).await?;
-                    deliver(&db, &node, &mut socket, Resend::After(dispatch::resend_after())).await?;
+                    if link.take_recheck() {
+                        ensure_enrolled(&db, &node).await?;
+                    }
+                    deliver(&engine, &node, &mut socket, Resend::After(dispatch::resend_after())).await?;
                 }
                 _ = ping.tick() => {
                     socket.send(text(&ServerMessage::Ping)).await?;
@@ -166,12 +167,16 @@ async fn session(state: AppState, node: nodes::Node, mut socket: WebSocket) -> a
 /// Sends the node its due commands. Only a broken socket is an error here; a
 /// database error leaves the commands pending for the next sweep.
 async fn deliver(
-    db: &sea_orm::DatabaseConnection,
+    engine: &crate::engine::Engine,
     node: &nodes::Node,
     socket: &mut WebSocket,
     resend: Resend,
 ) -> Result<(), axum::Error> {
-    match dispatch::commands_for(db, node.id, resend).await {
+    let due = dispatch::Due {
+        node_id: node.id,
+        resend,
+    };
+    match engine.commands_for(due).await {
         Ok(commands) => {
             for command in commands {
                 socket.send(text(&command)).await?;
@@ -214,10 +219,10 @@ async fn handle_when_possible(
 
 /// What a connection last wrote of its node's heartbeats. Agents beat every
 /// couple of seconds; writing each beat would be 5,000 writes a second for
-/// 10,000 nodes. A beat is written when what the node runs changed, after a
-/// result (which may carry an older list, replayed from the agent's
-/// journal), and otherwise a third of the offline timeout after the last
-/// one written, so a live node is never taken for silent.
+/// 10,000 nodes. A beat is written when what the node runs differs from
+/// what was last written (by a beat or a result), and otherwise a third of
+/// the offline timeout after the last one written, so a live node is never
+/// taken for silent.
 struct Reported<'a> {
     modules: Modules,
     written: Option<tokio::time::Instant>,
@@ -251,9 +256,11 @@ impl<'a> Reported<'a> {
         *self.at = chrono::Utc::now();
     }
 
-    /// The next beat is written whatever it says.
-    fn forget(&mut self) {
-        self.written = None;
+    /// A result wrote `modules` as what the node runs (without its beat).
+    /// The next beat is written only if it says otherwise: a result replayed
+    /// from the agent's journal carries the list of its time.
+    fn recorded(&mut self, modules: Modules) {
+        self.modules = modules;
     }
 }
 
@@ -275,10 +282,15 @@ async fn handle(
             }
         }
         AgentMessage::Result(result) => {
-            reported.forget();
-            if let Some(deployment) = dispatch::apply_result(db, node, result).await? {
-                engine.wake(deployment).await;
-            }
+            let modules = result.modules.clone();
+            engine
+                .record_answer(dispatch::Answer {
+                    node_id: node.id,
+                    node_name: node.name.clone(),
+                    result,
+                })
+                .await?;
+            reported.recorded(modules);
         }
         AgentMessage::Hello { .. } => {}
     }

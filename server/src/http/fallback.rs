@@ -24,8 +24,13 @@ pub async fn not_found(
         .into_response();
     }
     let services = state.services.clone();
+    // The same context as the pages' (`router.rs`): the 404 page renders the
+    // layout, whose server functions then read the session once between them.
     let pages = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-        move || leptos::prelude::provide_context(services.clone()),
+        move || {
+            leptos::prelude::provide_context(services.clone());
+            leptos::prelude::provide_context(crate::http::ui::SeenPrincipal::default());
+        },
         app::shell,
     );
     pages(uri, State(state), request).await

@@ -13,7 +13,7 @@ use crate::crash::{free_port, Server};
 use crate::fleet::healthy_fleet;
 use crate::helpers::{fresh_database_url, post_json, sign_in, spawn_app, TestApp, ADMIN_PASSWORD};
 
-type Socket =
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn token(app: &TestApp) -> String {

@@ -906,3 +906,139 @@ async fn a_tenant_admin_cannot_lock_out_the_platform_admin() {
         assert_eq!(status, 403, "{body}: {answer}");
     }
 }
+
+/// A raw agent connection: enrolled with `token` as `name`, hello said.
+async fn raw_agent(
+    app: &crate::helpers::TestApp,
+    token: &Value,
+    name: &str,
+) -> crate::live::Socket {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let (status, enrolled) = enroll(app, token, name).await;
+    assert_eq!(status, 201, "{enrolled}");
+    let url = format!(
+        "{}/api/v1/agents/connect",
+        app.address.replacen("http", "ws", 1)
+    );
+    let mut request = url.into_client_request().expect("request");
+    let credential = format!("Bearer {}", enrolled["credential"].as_str().expect("credential"));
+    request
+        .headers_mut()
+        .insert("authorization", credential.parse().expect("header"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the agent connects");
+    send(
+        &mut socket,
+        json!({"type": "hello", "protocol": hotswap_protocol::PROTOCOL_VERSION,
+               "agent_version": "test", "modules": {}}),
+    )
+    .await;
+    socket
+}
+
+async fn send(socket: &mut crate::live::Socket, message: Value) {
+    use futures_util::SinkExt;
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            message.to_string().into(),
+        ))
+        .await
+        .expect("sent");
+}
+
+/// The next command the server sends the agent (pings skipped).
+async fn command(socket: &mut crate::live::Socket) -> Value {
+    use futures_util::StreamExt;
+    loop {
+        let message = tokio::time::timeout(LIMIT, socket.next())
+            .await
+            .expect("a command in time")
+            .expect("the socket is open")
+            .expect("a message");
+        let message: Value = match message {
+            tokio_tungstenite::tungstenite::Message::Text(text) => {
+                serde_json::from_str(&text).expect("JSON")
+            }
+            _ => continue,
+        };
+        if message["type"] == "swap" {
+            return message;
+        }
+    }
+}
+
+fn swapped(command: &Value, version: &str) -> Value {
+    json!({"type": "result", "command_id": command["command_id"], "ok": true, "error": null,
+           "module": command["module"], "current_version": version, "previous_version": null,
+           "modules": {command["module"].as_str().unwrap_or_default(): version}})
+}
+
+/// An agent is not trusted with other nodes: one answering another node's
+/// command (in the same burst as its own answer) closes nothing of that
+/// node's, writes nothing on its behalf, and the deployment waits for the
+/// real node.
+#[tokio::test]
+async fn an_agent_cannot_answer_for_another_node() {
+    let app = spawn_app().await;
+    let token = enrollment_token(&app, json!({"uses": 2})).await;
+    let mut victim = raw_agent(&app, &token, "victim").await;
+    let mut intruder = raw_agent(&app, &token, "intruder").await;
+    create_module(&app.client, &app.address, "web").await;
+    let artifact = Artifact {
+        url: "https://artifacts.example/web-2.0.0.tar.gz".into(),
+        sha256: hex::encode(Sha256::digest(b"web")),
+    };
+    publish(&app.client, &app.address, "web", "2.0.0", &artifact).await;
+    let id = deploy(
+        &app.client,
+        &app.address,
+        json!({"module": "web", "version": "2.0.0", "environment": "dev"}),
+    )
+    .await;
+    let victims = command(&mut victim).await;
+    let own = command(&mut intruder).await;
+    // The forged answer, then the intruder's own: once its own is recorded,
+    // the forged one (sent before it on the same socket) was handled.
+    send(&mut intruder, swapped(&victims, "6.6.6")).await;
+    send(&mut intruder, swapped(&own, "2.0.0")).await;
+    let node = |detail: &Value, name: &str| {
+        detail["nodes"]
+            .as_array()
+            .and_then(|nodes| nodes.iter().find(|n| n["name"] == name).cloned())
+            .unwrap_or(Value::Null)
+    };
+    let deadline = std::time::Instant::now() + LIMIT;
+    let detail = loop {
+        let detail: Value = app
+            .get(&format!("/api/v1/deployments/{id}"))
+            .await
+            .json()
+            .await
+            .expect("JSON");
+        if node(&detail, "intruder")["state"] == "swapped" {
+            break detail;
+        }
+        assert!(std::time::Instant::now() < deadline, "{detail}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(detail["status"], "running", "{detail}");
+    assert_ne!(node(&detail, "victim")["state"], "swapped", "{detail}");
+    let victim_row = crate::fleet::nodes(&app.client, &app.address)
+        .await
+        .into_iter()
+        .find(|n| n["name"] == "victim")
+        .expect("the victim is listed");
+    assert_ne!(victim_row["versions"]["web"], "6.6.6", "{victim_row}");
+    let forged = events(&app.client, &app.address, id)
+        .await
+        .into_iter()
+        .filter(|e| e["payload"]["node"] == "victim" || e["payload"]["version"] == "6.6.6")
+        .count();
+    assert_eq!(forged, 0, "no event for the victim was written");
+
+    // The real node's answer finishes it.
+    send(&mut victim, swapped(&victims, "2.0.0")).await;
+    let detail = wait_finished(&app.client, &app.address, id, LIMIT).await;
+    assert_eq!(detail["status"], "succeeded", "{detail}");
+}

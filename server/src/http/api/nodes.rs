@@ -91,6 +91,6 @@ pub async fn remove(
 ) -> ApiResult<StatusCode> {
     nodes::remove(&state.db, &principal, id).await?;
     // Its connection, if on this replica, notices at once; elsewhere at the next sweep.
-    state.engine.hub().wake(&[id]);
+    state.engine.hub().recheck(&[id]);
     Ok(StatusCode::NO_CONTENT)
 }
