@@ -11,6 +11,7 @@ pub mod live;
 pub mod metrics;
 pub mod providers;
 pub mod switch;
+pub mod viewers;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -21,6 +21,7 @@ use sea_orm::{
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::engine::viewers::Viewers;
 use crate::entities::events;
 use crate::services::events::{newest_id, read, EventRow};
 
@@ -56,6 +57,7 @@ struct Inner {
     clients: IntGauge,
     /// Flips to true on shutdown: connections close with a reconnect hint.
     closing: watch::Sender<bool>,
+    viewers: Viewers,
 }
 
 impl LiveHub {
@@ -74,6 +76,7 @@ impl LiveHub {
                 started: AtomicBool::new(false),
                 clients,
                 closing: watch::Sender::new(false),
+                viewers: Viewers::default(),
             }),
         })
     }
@@ -95,14 +98,24 @@ impl LiveHub {
         &self.inner.clients
     }
 
-    /// Starts reading committed events and fanning them out.
+    /// Who follows here, checked once per viewer by [`LiveHub::start`].
+    pub fn viewers(&self) -> &Viewers {
+        &self.inner.viewers
+    }
+
+    /// Starts reading committed events and fanning them out, and checking
+    /// that those who follow still may.
     pub fn start(&self) -> JoinHandle<()> {
         let hub = self.clone();
         tokio::spawn(async move {
-            match hub.inner.db.get_database_backend() {
-                DatabaseBackend::Postgres => hub.listen().await,
-                _ => hub.follow().await,
-            }
+            let sweep = hub.inner.viewers.clone().sweep(hub.inner.db.clone());
+            let fan_out = async {
+                match hub.inner.db.get_database_backend() {
+                    DatabaseBackend::Postgres => hub.clone().listen().await,
+                    _ => hub.clone().follow().await,
+                }
+            };
+            tokio::join!(sweep, fan_out);
         })
     }
 

@@ -37,8 +37,6 @@ const REMEMBERED: usize = 1024;
 pub const CLOSE_RESTART: u16 = 1012;
 /// Close code when the viewer's access ended (policy violation).
 pub const CLOSE_POLICY: u16 = 1008;
-/// How often an open stream asks again whether its viewer may still see it.
-const RECHECK: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Deserialize)]
 pub struct LiveQuery {
@@ -119,8 +117,8 @@ async fn follow(
 ) {
     let tenant_id = principal.tenant.id;
     let hub: &LiveHub = &state.live;
-    let mut recheck = tokio::time::interval(RECHECK);
-    recheck.tick().await;
+    // Checked with the other streams of its viewer (`engine/viewers.rs`).
+    let mut access = hub.viewers().open(&principal);
     // Subscribe before reading the backlog, so nothing falls in between.
     let mut events = hub.subscribe();
     let mut closing = hub.closing();
@@ -142,6 +140,16 @@ async fn follow(
         }
         None => true,
     };
+    // The server shutting down, or the viewer losing access (a disabled
+    // member, a removed membership or a revoked token; a database hiccup
+    // ends nothing).
+    let ending = async {
+        tokio::select! {
+            _ = closing.changed() => Ending::Restart,
+            () = access.revoked() => Ending::Revoked,
+        }
+    };
+    tokio::pin!(ending);
     while ok {
         tokio::select! {
             received = events.recv() => match received {
@@ -184,24 +192,16 @@ async fn follow(
             _ = ping.tick() => {
                 ok = socket.send(Message::Ping(Vec::new().into())).await.is_ok();
             }
-            // A disabled member, a removed membership or a revoked token
-            // stops streaming; a database hiccup does not.
-            _ = recheck.tick() => {
-                if let Ok(false) = crate::services::auth::still_valid(&state.db, &principal).await {
-                    let _ = socket
-                        .send(Message::Close(Some(CloseFrame {
-                            code: CLOSE_POLICY,
-                            reason: "access revoked".into(),
-                        })))
-                        .await;
-                    break;
-                }
-            }
-            _ = closing.changed() => {
+            // Made once for the whole stream, not at every event.
+            ending = &mut ending => {
+                let (code, reason) = match ending {
+                    Ending::Restart => (CLOSE_RESTART, "server restarting; reconnect"),
+                    Ending::Revoked => (CLOSE_POLICY, "access revoked"),
+                };
                 let _ = socket
                     .send(Message::Close(Some(CloseFrame {
-                        code: CLOSE_RESTART,
-                        reason: "server restarting; reconnect".into(),
+                        code,
+                        reason: reason.into(),
                     })))
                     .await;
                 break;
@@ -209,6 +209,12 @@ async fn follow(
         }
     }
     hub.clients().dec();
+}
+
+/// Why the server ends a stream.
+enum Ending {
+    Restart,
+    Revoked,
 }
 
 async fn backlog(

@@ -6,7 +6,7 @@ use app::model::role::{Action, Role};
 use crate::services::tenancy::Tenant;
 use crate::services::ServiceError;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Credential {
     Session,
     Token { id: i64 },
