@@ -14,7 +14,7 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    UpdateMany,
+    QuerySelect, UpdateMany,
 };
 
 use crate::domain::plan::PlanNode;
@@ -141,16 +141,17 @@ pub async fn plan_targets(
     db: &impl ConnectionTrait,
     env_id: i64,
 ) -> Result<Vec<PlanNode>, ServiceError> {
-    Ok(nodes::Entity::find()
+    let rows: Vec<(i64, Option<String>)> = nodes::Entity::find()
+        .select_only()
+        .columns([nodes::Column::Id, nodes::Column::Pool])
         .filter(nodes::Column::EnvironmentId.eq(env_id))
         .filter(nodes::Column::Status.ne(NodeStatus::Draining))
         .order_by_asc(nodes::Column::Id)
+        .into_tuple()
         .all(db)
-        .await?
+        .await?;
+    Ok(rows
         .into_iter()
-        .map(|n| PlanNode {
-            id: n.id,
-            pool: n.pool,
-        })
+        .map(|(id, pool)| PlanNode { id, pool })
         .collect())
 }

@@ -921,7 +921,10 @@ async fn raw_agent(
         app.address.replacen("http", "ws", 1)
     );
     let mut request = url.into_client_request().expect("request");
-    let credential = format!("Bearer {}", enrolled["credential"].as_str().expect("credential"));
+    let credential = format!(
+        "Bearer {}",
+        enrolled["credential"].as_str().expect("credential")
+    );
     request
         .headers_mut()
         .insert("authorization", credential.parse().expect("header"));
