@@ -161,7 +161,78 @@ pub struct NodeProgress {
 /// Everything the detail page shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeploymentView {
+    /// Its nodes as many as [`NODES_SHOWN`], those that need attention first.
     pub detail: DeploymentDetail,
+    /// How many nodes of each state the page leaves out.
+    #[serde(default)]
+    pub hidden_nodes: Vec<(NodeProgressState, usize)>,
     pub events: Vec<EventInfo>,
     pub now: DateTime<Utc>,
+}
+
+/// The most node cells the detail page draws: a grid of thousands is read by
+/// nobody, and drawing it made the page the slowest of all.
+pub const NODES_SHOWN: usize = 100;
+
+/// Which of `nodes` a page draws, at most `limit`: failures first, then what
+/// is under way, then the rest, each in its order; and how many of each state
+/// are left out, in the order of [`NodeProgressState::ALL`].
+pub fn nodes_to_show(
+    mut nodes: Vec<NodeProgress>,
+    limit: usize,
+) -> (Vec<NodeProgress>, Vec<(NodeProgressState, usize)>) {
+    let attention = |state: NodeProgressState| match state {
+        NodeProgressState::Failed => 0,
+        NodeProgressState::RollingBack => 1,
+        NodeProgressState::Swapping => 2,
+        NodeProgressState::RolledBack => 3,
+        NodeProgressState::Waiting => 4,
+        NodeProgressState::Swapped => 5,
+    };
+    if nodes.len() <= limit {
+        return (nodes, Vec::new());
+    }
+    nodes.sort_by_key(|n| attention(n.state));
+    let hidden = nodes.split_off(limit);
+    let counts = NodeProgressState::ALL
+        .iter()
+        .map(|state| (*state, hidden.iter().filter(|n| n.state == *state).count()))
+        .filter(|(_, count)| *count > 0)
+        .collect();
+    (nodes, counts)
+}
+
+#[cfg(test)]
+mod node_tests {
+    use super::*;
+
+    fn node(id: i64, state: NodeProgressState) -> NodeProgress {
+        NodeProgress {
+            id,
+            name: format!("web-{id}"),
+            pool: None,
+            online: true,
+            state,
+            version: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_page_draws_failures_first_and_counts_what_it_leaves_out() {
+        use NodeProgressState::*;
+        let nodes = vec![
+            node(1, Swapped),
+            node(2, Waiting),
+            node(3, Failed),
+            node(4, Swapped),
+            node(5, Swapping),
+            node(6, Waiting),
+        ];
+        let (shown, hidden) = nodes_to_show(nodes.clone(), 3);
+        let ids: Vec<i64> = shown.iter().map(|n| n.id).collect();
+        assert_eq!(ids, vec![3, 5, 2]);
+        assert_eq!(hidden, vec![(Waiting, 1), (Swapped, 2)]);
+        assert_eq!(nodes_to_show(nodes.clone(), 6), (nodes, Vec::new()));
+    }
 }

@@ -12,7 +12,7 @@ use crate::components::time::RelativeTime;
 use crate::error::AppError;
 use crate::live::use_live;
 use crate::model::deployment::{
-    DeploymentDetail, DeploymentStatus, DeploymentView, PhaseState, Stage,
+    DeploymentDetail, DeploymentStatus, DeploymentView, NodeProgressState, PhaseState, Stage,
 };
 use crate::model::event::{Event, EventInfo, EventKind};
 use crate::model::role::Action;
@@ -65,9 +65,11 @@ pub fn DeploymentDetailPage() -> impl IntoView {
 fn Detail(data: DeploymentView, me: Option<Viewer>, acted: RwSignal<u32>) -> impl IntoView {
     let DeploymentView {
         detail,
+        hidden_nodes,
         events,
         now,
     } = data;
+    let node_total = detail.nodes.len() + hidden_nodes.iter().map(|(_, n)| n).sum::<usize>();
     let d = detail.summary.clone();
     let title = headline(&d);
     let charts = canary_points(&events);
@@ -93,8 +95,9 @@ fn Detail(data: DeploymentView, me: Option<Viewer>, acted: RwSignal<u32>) -> imp
             <Timeline detail=detail.clone() reached=reached(&events)/>
         </section>
         <section class="panel" aria-labelledby="nodes-title">
-            <h2 id="nodes-title">{format!("Nodes ({})", detail.nodes.len())}</h2>
+            <h2 id="nodes-title">{format!("Nodes ({node_total})")}</h2>
             <NodeGrid detail=detail.clone()/>
+            <HiddenNodes hidden=hidden_nodes/>
         </section>
         {(!charts.0.is_empty() || d.strategy.starts_with("canary")).then(|| view! {
             <section class="panel" aria-labelledby="analysis-title">
@@ -209,6 +212,23 @@ fn Timeline(detail: DeploymentDetail, reached: Option<i64>) -> impl IntoView {
         </ol>
     }
     .into_any()
+}
+
+/// What the grid leaves out, counted by state.
+#[component]
+fn HiddenNodes(hidden: Vec<(NodeProgressState, usize)>) -> impl IntoView {
+    (!hidden.is_empty()).then(|| {
+        let total: usize = hidden.iter().map(|(_, n)| n).sum();
+        let counts: Vec<String> = hidden
+            .iter()
+            .map(|(state, n)| format!("{n} {}", state.as_str().replace('_', " ")))
+            .collect();
+        view! {
+            <p class="subtle hidden-nodes">
+                {format!("…and {total} more, not drawn: {}.", counts.join(", "))}
+            </p>
+        }
+    })
 }
 
 /// One focusable square per node, coloured by state and labelled in words.

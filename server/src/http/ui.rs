@@ -124,12 +124,18 @@ impl app::services::ReadService for UiService {
 
     async fn deployment(&self, id: i64) -> Result<DeploymentView, AppError> {
         let (state, p) = acting(Action::Read).await?;
-        let detail =
+        let mut detail =
             crate::services::deployments::detail(&state.db, &state.read, &p.tenant, id).await?;
         let events =
             crate::services::events::of_deployment(&state.db, p.tenant.id, id, 0, 1000).await?;
+        let (shown, hidden_nodes) = app::model::deployment::nodes_to_show(
+            std::mem::take(&mut detail.nodes),
+            app::model::deployment::NODES_SHOWN,
+        );
+        detail.nodes = shown;
         Ok(DeploymentView {
             detail,
+            hidden_nodes,
             events,
             now: chrono::Utc::now(),
         })

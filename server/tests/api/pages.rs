@@ -88,3 +88,52 @@ async fn every_navigation_page_renders() {
         );
     }
 }
+
+/// A deployment over more nodes than anyone reads draws a bounded grid and
+/// counts the rest, so its page costs the same at 130 nodes as at 10,000.
+#[tokio::test]
+async fn the_detail_page_draws_a_bounded_node_grid_and_counts_the_rest() {
+    use hotswap::entities::{environments, nodes};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+    let app = spawn_app().await;
+    let tenant = app.default_tenant().await;
+    let env = environments::Entity::find()
+        .filter(environments::Column::TenantId.eq(tenant))
+        .filter(environments::Column::Name.eq("staging"))
+        .one(&app.db)
+        .await
+        .expect("query")
+        .expect("the first run made staging");
+    let now = chrono::Utc::now();
+    let rows = (0..130).map(|n| nodes::ActiveModel {
+        tenant_id: Set(tenant),
+        environment_id: Set(env.id),
+        name: Set(format!("web-{n:03}")),
+        labels: Set(serde_json::json!({})),
+        pool: Set(None),
+        status: Set(::app::model::lifecycle::NodeStatus::Offline),
+        versions: Set(serde_json::json!({})),
+        agent_version: Set(None),
+        credential_hash: Set(None),
+        last_heartbeat_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    });
+    nodes::Entity::insert_many(rows)
+        .exec(&app.db)
+        .await
+        .expect("nodes");
+    let id = seed_deployment(&app.db, tenant, "billing", "2.0.0", "staging", "succeeded").await;
+
+    let response = app.get(&format!("/deployments/{id}")).await;
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.expect("html");
+    assert_eq!(
+        html.matches(r#"class="node-cell node-cell-"#).count(),
+        ::app::model::deployment::NODES_SHOWN,
+        "{html}"
+    );
+    assert!(html.contains("Nodes (130)"), "{html}");
+    assert!(html.contains("…and 30 more, not drawn"), "{html}");
+}
