@@ -91,7 +91,6 @@ struct Inner {
     deliveries: batch::Batched<dispatch::Due, Vec<hotswap_protocol::ServerMessage>>,
     /// Their workers, taken by [`Engine::start`].
     batch_workers: std::sync::Mutex<Option<BatchWorkers>>,
-    artifacts: dispatch::Artifacts,
 }
 
 struct BatchWorkers {
@@ -130,7 +129,6 @@ impl Engine {
                     answers: answer_worker,
                     deliveries: delivery_worker,
                 })),
-                artifacts: dispatch::Artifacts::default(),
             }),
         })
     }
@@ -198,14 +196,10 @@ impl Engine {
                 }
             })));
             let engine = self.clone();
-            tasks.push(tokio::spawn(
-                workers.deliveries.run(move |due| {
-                    let engine = engine.clone();
-                    async move {
-                        dispatch::commands_for(engine.db(), &engine.inner.artifacts, &due).await
-                    }
-                }),
-            ));
+            tasks.push(tokio::spawn(workers.deliveries.run(move |due| {
+                let engine = engine.clone();
+                async move { dispatch::commands_for(engine.db(), &due).await }
+            })));
         }
         let engine = self.clone();
         tasks.push(tokio::spawn(async move { engine.sweep_nodes().await }));
@@ -435,35 +429,38 @@ impl Engine {
             if connected.is_empty() {
                 continue;
             }
-            match self.connections_to_nudge(&connected).await {
-                Ok((gone, due)) => {
-                    self.inner.hub.recheck(&gone);
-                    self.inner.hub.wake(&due);
-                }
-                Err(error) => tracing::debug!(%error, "connection sweep failed"),
+            // Apart, so that one failing does not skip the other.
+            match self.removed_among(&connected).await {
+                Ok(gone) => self.inner.hub.recheck(&gone),
+                Err(error) => tracing::debug!(%error, "connection sweep (removed nodes) failed"),
+            }
+            match self.due_among(&connected).await {
+                Ok(due) => self.inner.hub.wake(&due),
+                Err(error) => tracing::debug!(%error, "connection sweep (commands due) failed"),
             }
         }
     }
 
-    /// The connected nodes that were removed, and those with commands due.
-    async fn connections_to_nudge(
-        &self,
-        connected: &[i64],
-    ) -> Result<(Vec<i64>, Vec<i64>), ServiceError> {
-        let db = &self.inner.db;
-        let enrolled = crate::services::nodes::enrolled_among(db, connected).await?;
-        let gone: Vec<i64> = connected
+    /// The connected nodes that were removed.
+    async fn removed_among(&self, connected: &[i64]) -> Result<Vec<i64>, ServiceError> {
+        let enrolled = crate::services::nodes::enrolled_among(&self.inner.db, connected).await?;
+        Ok(connected
             .iter()
             .copied()
             .filter(|id| !enrolled.contains(id))
-            .collect();
+            .collect())
+    }
+
+    /// The connected nodes with commands due.
+    async fn due_among(&self, connected: &[i64]) -> Result<Vec<i64>, ServiceError> {
         let here: std::collections::HashSet<i64> = connected.iter().copied().collect();
-        let due = dispatch::nodes_with_due_commands(db, dispatch::resend_after())
-            .await?
-            .into_iter()
-            .filter(|id| here.contains(id))
-            .collect();
-        Ok((gone, due))
+        Ok(
+            dispatch::nodes_with_due_commands(&self.inner.db, dispatch::resend_after())
+                .await?
+                .into_iter()
+                .filter(|id| here.contains(id))
+                .collect(),
+        )
     }
 
     /// Calls silent nodes offline, but only once the database has been

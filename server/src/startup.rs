@@ -129,7 +129,7 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let mut workers = self.engine.start();
-        workers.push(self.live.start());
+        workers.extend(self.live.start());
         workers.push(housekeeping(
             self.sessions.clone(),
             self.db.clone(),

@@ -2,8 +2,6 @@
 //! receive now, and what its answers change.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
@@ -49,13 +47,21 @@ pub struct Due {
 /// the pending ones, a count of the resent ones.
 pub async fn commands_for(
     db: &DatabaseConnection,
-    artifacts: &Artifacts,
     due: &[Due],
 ) -> Result<Vec<Vec<ServerMessage>>, ServiceError> {
     // `updated_at` stays the time a command was first sent (the step timeout
     // counts from it); each resend waits one more `age` than the last.
     let now = Utc::now();
-    let resend: HashMap<i64, Resend> = due.iter().map(|d| (d.node_id, d.resend)).collect();
+    // A node asking twice in one burst (a reconnect racing its old
+    // connection): a new connection's "everything again" wins.
+    let mut resend: HashMap<i64, Resend> = HashMap::new();
+    for d in due {
+        let merged = match (resend.get(&d.node_id), d.resend) {
+            (Some(Resend::All), _) | (_, Resend::All) => Resend::All,
+            (_, after) => after,
+        };
+        resend.insert(d.node_id, merged);
+    }
     let stale = |step: &deployment_steps::Model| match step.node_id.and_then(|n| resend.get(&n)) {
         Some(Resend::After(age)) => step.updated_at + *age * step.attempts.max(1) < now,
         Some(Resend::All) => true,
@@ -82,6 +88,20 @@ pub async fn commands_for(
         .filter(|s| s.status == StepStatus::Sent && stale(s))
         .map(|s| s.id)
         .collect();
+    // What the commands carry, read before anything is claimed: a claim
+    // that could not be sent would wait for its resend.
+    let mut artifacts: HashMap<i64, Artifact> = HashMap::new();
+    for step in open
+        .iter()
+        .filter(|s| s.status == StepStatus::Pending || resent.contains(&s.id))
+    {
+        if let std::collections::hash_map::Entry::Vacant(slot) = artifacts.entry(step.deployment_id)
+        {
+            if let Some(artifact) = Artifact::of_deployment(db, step.deployment_id).await? {
+                slot.insert(artifact);
+            }
+        }
+    }
     let attempt = Expr::col(deployment_steps::Column::Attempts).add(1);
     // Another replica may have claimed some meanwhile (a node connected to
     // two): only what this claim changed goes out from here.
@@ -117,10 +137,8 @@ pub async fn commands_for(
         .into_iter()
         .filter(|s| claimed.contains(&s.id) || resent.contains(&s.id))
     {
-        let (Some(node_id), Some(artifact)) = (
-            step.node_id,
-            artifacts.of_deployment(db, step.deployment_id).await?,
-        ) else {
+        let (Some(node_id), Some(artifact)) = (step.node_id, artifacts.get(&step.deployment_id))
+        else {
             continue;
         };
         messages
@@ -146,64 +164,26 @@ pub async fn commands_for(
                 }),
             });
     }
-    Ok(due
-        .iter()
-        .map(|d| messages.remove(&d.node_id).unwrap_or_default())
-        .collect())
+    // A node that asked twice gets its commands on the connection that
+    // asked last (the newer).
+    let mut replies = vec![Vec::new(); due.len()];
+    for (reply, d) in replies.iter_mut().zip(due).rev() {
+        if let Some(commands) = messages.remove(&d.node_id) {
+            *reply = commands;
+        }
+    }
+    Ok(replies)
 }
 
 /// Ids bound in one statement: well under both databases' limits.
 const CHUNK: usize = 500;
-
-/// How long a deployment's artifact, once read, serves its commands: the
-/// thousand nodes of a phase are sent theirs within a moment of each other.
-/// A module's signing key changed meanwhile reaches commands this much later.
-const ARTIFACT_FRESH: Duration = Duration::from_secs(2);
-/// The most deployments whose artifact is remembered; past it, all are
-/// forgotten.
-const ARTIFACTS_KEPT: usize = 256;
-
-/// The artifacts of the deployments being delivered, read once for all
-/// their nodes instead of once per node.
-#[derive(Default)]
-pub struct Artifacts {
-    read: Mutex<HashMap<i64, (Instant, Arc<Artifact>)>>,
-}
-
-impl Artifacts {
-    async fn of_deployment(
-        &self,
-        db: &DatabaseConnection,
-        deployment_id: i64,
-    ) -> Result<Option<Arc<Artifact>>, ServiceError> {
-        let known = {
-            let read = self.read.lock().unwrap_or_else(|p| p.into_inner());
-            read.get(&deployment_id)
-                .filter(|(at, _)| at.elapsed() < ARTIFACT_FRESH)
-                .map(|(_, artifact)| artifact.clone())
-        };
-        if known.is_some() {
-            return Ok(known);
-        }
-        let Some(artifact) = Artifact::of_deployment(db, deployment_id).await? else {
-            return Ok(None);
-        };
-        let artifact = Arc::new(artifact);
-        let mut read = self.read.lock().unwrap_or_else(|p| p.into_inner());
-        if read.len() >= ARTIFACTS_KEPT {
-            read.clear();
-        }
-        read.insert(deployment_id, (Instant::now(), artifact.clone()));
-        Ok(Some(artifact))
-    }
-}
 
 /// What a deployment's commands carry of its module and version. Read by
 /// joining, never by loading the deployment row: its plan lists every node,
 /// and reading it for each of 10,000 nodes made delivery cost the square of
 /// the fleet.
 #[derive(Debug, sea_orm::FromQueryResult)]
-pub struct Artifact {
+struct Artifact {
     module: String,
     public_key: Option<String>,
     require_signature: bool,
@@ -254,6 +234,28 @@ pub struct Answer {
     pub node_id: i64,
     pub node_name: String,
     pub result: CommandResult,
+}
+
+/// The longest text an answer may carry in one field (an error message is
+/// the longest a real agent sends).
+const ANSWER_TEXT: usize = 4_096;
+
+/// Whether an answer can be written at all: text a database refuses (a NUL
+/// character) or of absurd length would fail the whole burst it is written
+/// with, and every other answer in it would be written again one by one.
+pub fn writable(result: &CommandResult) -> bool {
+    let fine = |text: &str| text.len() <= ANSWER_TEXT && !text.contains('\0');
+    fine(&result.command_id)
+        && fine(&result.module)
+        && [
+            &result.error,
+            &result.current_version,
+            &result.previous_version,
+        ]
+        .into_iter()
+        .flatten()
+        .all(|t| fine(t))
+        && result.modules.iter().all(|(m, v)| fine(m) && fine(v))
 }
 
 /// Records a burst of answers in one transaction: what each node now runs,
@@ -325,6 +327,9 @@ pub async fn record_answers(
     events::append_many(&txn, recorded).await?;
     txn.commit().await?;
     events::committed();
+    // Written: what follows only decides whom to wake, and failing it must
+    // not have the burst written again (the engine's own look every second
+    // finds a deployment nobody woke).
     // The engine has nothing to decide while other commands of a deployment
     // are still out (its periodic look catches silent nodes), so only the
     // answers that closed its last open step wake it: one run per phase, not
@@ -332,16 +337,20 @@ pub async fn record_answers(
     // another replica meanwhile are seen (one of the two wakes it, or both).
     let mut finished = Vec::new();
     for deployment_id in answered {
-        let outstanding: Option<i64> = deployment_steps::Entity::find()
+        let outstanding: Result<Option<i64>, _> = deployment_steps::Entity::find()
             .select_only()
             .column(deployment_steps::Column::Id)
             .filter(deployment_steps::Column::DeploymentId.eq(deployment_id))
             .filter(deployment_steps::Column::Status.is_in(OPEN))
             .into_tuple()
             .one(db)
-            .await?;
-        if outstanding.is_none() {
-            finished.push(deployment_id);
+            .await;
+        match outstanding {
+            Ok(None) => finished.push(deployment_id),
+            Ok(Some(_)) => {}
+            Err(error) => {
+                tracing::debug!(%error, deployment_id, "could not tell whether a deployment's answers are all in")
+            }
         }
     }
     Ok(finished)
@@ -384,4 +393,35 @@ pub async fn nodes_with_due_commands(
     nodes.sort_unstable();
     nodes.dedup();
     Ok(nodes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer() -> CommandResult {
+        CommandResult {
+            command_id: "c-1".into(),
+            ok: true,
+            error: None,
+            module: "web".into(),
+            current_version: Some("2.0.0".into()),
+            previous_version: None,
+            modules: [("web".to_string(), "2.0.0".to_string())].into(),
+        }
+    }
+
+    #[test]
+    fn answers_no_database_can_hold_are_not_written() {
+        assert!(writable(&answer()));
+        let mut nul = answer();
+        nul.command_id = "c-\0".into();
+        assert!(!writable(&nul));
+        let mut long = answer();
+        long.error = Some("x".repeat(ANSWER_TEXT + 1));
+        assert!(!writable(&long));
+        let mut versions = answer();
+        versions.modules.insert("web\0".into(), "1".into());
+        assert!(!writable(&versions));
+    }
 }

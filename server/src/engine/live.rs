@@ -104,19 +104,18 @@ impl LiveHub {
     }
 
     /// Starts reading committed events and fanning them out, and checking
-    /// that those who follow still may.
-    pub fn start(&self) -> JoinHandle<()> {
+    /// that those who follow still may (two tasks: one failing leaves the
+    /// other running).
+    pub fn start(&self) -> Vec<JoinHandle<()>> {
         let hub = self.clone();
-        tokio::spawn(async move {
-            let sweep = hub.inner.viewers.clone().sweep(hub.inner.db.clone());
-            let fan_out = async {
-                match hub.inner.db.get_database_backend() {
-                    DatabaseBackend::Postgres => hub.clone().listen().await,
-                    _ => hub.clone().follow().await,
-                }
-            };
-            tokio::join!(sweep, fan_out);
-        })
+        let fan_out = tokio::spawn(async move {
+            match hub.inner.db.get_database_backend() {
+                DatabaseBackend::Postgres => hub.listen().await,
+                _ => hub.follow().await,
+            }
+        });
+        let sweep = tokio::spawn(self.inner.viewers.clone().sweep(self.inner.db.clone()));
+        vec![fan_out, sweep]
     }
 
     /// PostgreSQL: one listening connection per replica.

@@ -281,6 +281,9 @@ async fn handle(
                 nodes::record_sample(db, node, sample).await?;
             }
         }
+        AgentMessage::Result(result) if !dispatch::writable(&result) => {
+            tracing::warn!(node = %node.name, "an answer with text no database can hold was dropped");
+        }
         AgentMessage::Result(result) => {
             let modules = result.modules.clone();
             engine
