@@ -42,9 +42,10 @@ pub struct Due {
 }
 
 /// Commands for each node of `due`, in its order: pending steps become
-/// `sent`, and sent ones go out again as its `resend` says. Three statements
-/// at most for the whole burst: a read of the nodes' open steps, a claim of
-/// the pending ones, a count of the resent ones.
+/// `sent`, and sent ones go out again as its `resend` says. However many
+/// nodes (500 ids a statement): a read of their open steps, one of each
+/// deployment's artifact, a claim of the pending steps and a count of the
+/// resent ones.
 pub async fn commands_for(
     db: &DatabaseConnection,
     due: &[Due],
