@@ -94,7 +94,7 @@ async fn every_navigation_page_renders() {
 #[tokio::test]
 async fn the_detail_page_draws_a_bounded_node_grid_and_counts_the_rest() {
     use hotswap::entities::{environments, nodes};
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let app = spawn_app().await;
     let tenant = app.default_tenant().await;
     let env = environments::Entity::find()
@@ -104,21 +104,9 @@ async fn the_detail_page_draws_a_bounded_node_grid_and_counts_the_rest() {
         .await
         .expect("query")
         .expect("the first run made staging");
-    let now = chrono::Utc::now();
-    let rows = (0..130).map(|n| nodes::ActiveModel {
-        tenant_id: Set(tenant),
-        environment_id: Set(env.id),
-        name: Set(format!("web-{n:03}")),
-        labels: Set(serde_json::json!({})),
-        pool: Set(None),
-        status: Set(::app::model::lifecycle::NodeStatus::Offline),
-        versions: Set(serde_json::json!({})),
-        agent_version: Set(None),
-        credential_hash: Set(None),
-        last_heartbeat_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
+    let rows = (0..130).map(|n| {
+        let offline = ::app::model::lifecycle::NodeStatus::Offline;
+        crate::helpers::node_row(tenant, env.id, format!("web-{n:03}"), offline)
     });
     nodes::Entity::insert_many(rows)
         .exec(&app.db)

@@ -251,7 +251,7 @@ async fn the_tallies_agree_with_the_rows_they_count() {
 async fn the_node_list_comes_a_page_at_a_time() {
     use app::model::lifecycle::NodeStatus;
     use hotswap::entities::{environments, nodes};
-    use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
     let app = spawn_app().await;
     let tenant = app.default_tenant().await;
@@ -260,25 +260,13 @@ async fn the_node_list_comes_a_page_at_a_time() {
         .all(&app.db)
         .await
         .expect("environments");
-    let now = chrono::Utc::now();
-    nodes::Entity::insert_many((0..5).map(|i| nodes::ActiveModel {
-        tenant_id: Set(tenant),
-        environment_id: Set(envs[i % 2].id),
-        name: Set(format!("node-{i}")),
-        labels: Set(serde_json::json!({})),
-        pool: Set(None),
-        status: Set(if i == 4 {
+    nodes::Entity::insert_many((0..5).map(|i| {
+        let status = if i == 4 {
             NodeStatus::Online
         } else {
             NodeStatus::Offline
-        }),
-        versions: Set(serde_json::json!({})),
-        agent_version: Set(None),
-        credential_hash: Set(None),
-        last_heartbeat_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
+        };
+        crate::helpers::node_row(tenant, envs[i % 2].id, format!("node-{i}"), status)
     }))
     .exec(&app.db)
     .await

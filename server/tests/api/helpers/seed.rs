@@ -3,7 +3,7 @@
 use chrono::Utc;
 use hotswap::domain::plan::StoredPlan;
 use hotswap::domain::strategy::{BatchSize, Strategy};
-use hotswap::entities::{deployments, environments, module_versions, modules, tenants};
+use hotswap::entities::{deployments, environments, module_versions, modules, nodes, tenants};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
@@ -151,4 +151,29 @@ pub async fn seed_deployment(
     .await
     .expect("deployment")
     .id
+}
+
+/// An enrolled node's row, never connected: no credential, labels or versions.
+pub fn node_row(
+    tenant_id: i64,
+    environment_id: i64,
+    name: String,
+    status: ::app::model::lifecycle::NodeStatus,
+) -> nodes::ActiveModel {
+    let now = Utc::now();
+    nodes::ActiveModel {
+        tenant_id: Set(tenant_id),
+        environment_id: Set(environment_id),
+        name: Set(name),
+        labels: Set(json!({})),
+        pool: Set(None),
+        status: Set(status),
+        versions: Set(json!({})),
+        agent_version: Set(None),
+        credential_hash: Set(None),
+        last_heartbeat_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
 }
