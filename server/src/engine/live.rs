@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::model::event::EventInfo;
+use axum::extract::ws::Utf8Bytes;
 use prometheus::{IntGauge, Registry};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
@@ -34,12 +35,12 @@ const NOTIFIED: usize = 65_536;
 const READ_AT_ONCE: usize = 500;
 
 /// One committed event, the tenant it belongs to, and its JSON (serialised
-/// once here rather than once per client).
+/// once here rather than once per client; shared, not copied, by each send).
 #[derive(Debug, Clone)]
 pub struct LiveEvent {
     pub tenant_id: i64,
     pub event: EventInfo,
-    pub json: Arc<str>,
+    pub json: Utf8Bytes,
 }
 
 #[derive(Clone)]
@@ -230,7 +231,7 @@ impl LiveHub {
             let Some(event) = row.info() else {
                 continue;
             };
-            let json: Arc<str> = serde_json::to_string(&event).unwrap_or_default().into();
+            let json = Utf8Bytes::from(serde_json::to_string(&event).unwrap_or_default());
             // No receivers is fine: nobody is watching.
             let _ = self.inner.sender.send(Arc::new(LiveEvent {
                 tenant_id,

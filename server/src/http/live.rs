@@ -169,7 +169,7 @@ async fn follow(
                         let wanted = live.tenant_id == tenant_id
                             && deployment_id.is_none_or(|d| live.event.deployment_id == Some(d));
                         if ok && wanted && sent.first_time(live.event.id) {
-                            ok = socket.feed(Message::Text(live.json.as_ref().into())).await.is_ok();
+                            ok = socket.feed(Message::Text(live.json.clone())).await.is_ok();
                         }
                     }
                     ok = ok && socket.flush().await.is_ok();
