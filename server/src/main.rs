@@ -7,7 +7,8 @@ use hotswap::cli::{Cli, Command};
 
 /// Many short-lived allocations on many threads (requests, SQLite workers):
 /// mimalloc serves them faster than glibc's allocator and returns memory
-/// instead of keeping an arena per thread.
+/// instead of keeping an arena per thread. Built without transparent huge
+/// pages (`no_thp`): each touched 2 MiB page would stay resident whole.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
