@@ -1,7 +1,7 @@
 //! The server side of the app's service traits, used by server functions.
 //! Each call acts for the principal of the request's session.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use app::error::AppError;
 use app::model::admin::{
@@ -22,6 +22,7 @@ use app::model::session::{TenantChoice, Viewer};
 use async_trait::async_trait;
 use axum::http::request::Parts;
 use leptos::prelude::use_context;
+use tokio::sync::OnceCell;
 use tower_sessions::Session;
 
 use crate::domain::token::parse_lifetime;
@@ -38,33 +39,40 @@ use crate::services::{audit, modules, nodes, tenants, tokens, users, ServiceErro
 /// Stateless: the application state and the request come from Leptos context.
 pub struct UiService;
 
-/// The principal a page's render has already resolved, provided afresh for
-/// every page request (`router.rs`).
+/// The principal of a page's request, provided afresh for every page
+/// request (`router.rs`). A page's resources call server functions at once
+/// while it renders: the first reads the session, the others wait for it.
 #[derive(Clone, Default)]
-pub struct SeenPrincipal(Arc<OnceLock<Principal>>);
+pub struct SeenPrincipal(Arc<OnceCell<Option<Principal>>>);
 
 /// The request's state and signed-in principal, if any.
 async fn request_principal() -> Result<(AppState, Option<Principal>), AppError> {
     let state = use_context::<AppState>().ok_or(AppError::Internal)?;
-    let mut parts = use_context::<Parts>().ok_or(AppError::Internal)?;
-    // A page calls several server functions while it renders: the session
-    // and the principal are read once per request, by the first of them.
-    let seen = use_context::<SeenPrincipal>();
-    if let Some(known) = seen.as_ref().and_then(|s| s.0.get().cloned()) {
-        return Ok((state, Some(known)));
-    }
-    let principal = from_session(&mut parts, &state).await.map_err(|err| {
+    let parts = use_context::<Parts>().ok_or(AppError::Internal)?;
+    let principal = match use_context::<SeenPrincipal>() {
+        Some(seen) => seen
+            .0
+            .get_or_try_init(|| session_principal(&state, parts))
+            .await?
+            .clone(),
+        None => session_principal(&state, parts).await?,
+    };
+    Ok((state, principal))
+}
+
+async fn session_principal(
+    state: &AppState,
+    mut parts: Parts,
+) -> Result<Option<Principal>, AppError> {
+    let principal = from_session(&mut parts, state).await.map_err(|err| {
         tracing::error!(error = %err, "reading the session failed");
         AppError::Internal
     })?;
-    if let (Some(seen), Some(p)) = (&seen, &principal) {
-        let _ = seen.0.set(p.clone());
-    }
     // Tell the audit trail who acted (the slot is shared with the request's).
     if let (Some(slot), Some(p)) = (parts.extensions.get::<ActorSlot>(), &principal) {
         let _ = slot.0.set(p.clone());
     }
-    Ok((state, principal))
+    Ok(principal)
 }
 
 /// The principal, who must be allowed `action`.

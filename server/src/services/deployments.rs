@@ -13,8 +13,8 @@ use app::model::lifecycle::{
 use app::model::role::Action;
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -29,7 +29,7 @@ use crate::services::jobs as queue;
 use crate::services::lifecycle::{self, begin_rollback, plan_targets, transition, Orchestrator};
 use crate::services::principal::Principal;
 use crate::services::tenancy::{scoped, Tenant};
-use crate::services::{events, ServiceError};
+use crate::services::{events, sql, ServiceError};
 
 #[derive(Debug, Deserialize)]
 pub struct NewDeployment {
@@ -225,11 +225,7 @@ pub async fn preview(
 ) -> Result<DeployPreview, ServiceError> {
     principal.require(Action::Read)?;
     let r = resolve(db, &principal.tenant, &new).await?;
-    let env_nodes = nodes::Entity::find()
-        .filter(nodes::Column::EnvironmentId.eq(r.env.id))
-        .order_by_asc(nodes::Column::Id)
-        .all(db)
-        .await?;
+    let env_nodes = node_lines(db, r.env.id, &r.module.name).await?;
     // Each node's phase by look-up, not by a search per node.
     let mut phases_by_node: HashMap<i64, &str> = HashMap::new();
     for phase in &r.plan.phases {
@@ -244,14 +240,11 @@ pub async fn preview(
             name: n.name.clone(),
             pool: n.pool.clone(),
             online: n.status == NodeStatus::Online,
-            current: n.versions[&r.module.name].as_str().map(str::to_string),
+            current: n.version.clone(),
             next: if phase_of(n.id).is_some() {
                 r.version.version.clone()
             } else {
-                n.versions[&r.module.name]
-                    .as_str()
-                    .unwrap_or("nothing")
-                    .to_string()
+                n.version.as_deref().unwrap_or("nothing").to_string()
             },
             phase: phase_of(n.id),
         })
@@ -642,17 +635,8 @@ pub async fn detail(
             plan = crate::domain::plan::plan(&strategy, &targets, env.active_pool.as_deref()).ok();
         }
     }
-    let env_nodes = nodes::Entity::find()
-        .filter(nodes::Column::EnvironmentId.eq(dep.environment_id))
-        .order_by_asc(nodes::Column::Id)
-        .all(db)
-        .await?;
-    let steps = deployment_steps::Entity::find()
-        .filter(deployment_steps::Column::DeploymentId.eq(dep.id))
-        .order_by_asc(deployment_steps::Column::Id)
-        .all(db)
-        .await?;
-    let module = modules::Entity::find_by_id(dep.module_id).one(db).await?;
+    let env_nodes = node_lines(db, dep.environment_id, &summary.module).await?;
+    let steps = step_lines(db, dep.id).await?;
     let finished = dep.status.is_finished();
     let phases = plan
         .as_ref()
@@ -697,7 +681,7 @@ pub async fn detail(
                 .collect()
         })
         .unwrap_or_default();
-    let mut steps_of: HashMap<i64, Vec<&deployment_steps::Model>> = HashMap::new();
+    let mut steps_of: HashMap<i64, Vec<&StepLine>> = HashMap::new();
     for step in &steps {
         if let Some(node) = step.node_id {
             steps_of.entry(node).or_default().push(step);
@@ -713,35 +697,20 @@ pub async fn detail(
             use NodeProgressState as P;
             let (state, error) = match (swap, rollback) {
                 (_, Some(r)) if r.status == StepStatus::Done => (P::RolledBack, None),
-                (_, Some(r)) if r.status == StepStatus::Failed => (
-                    P::Failed,
-                    r.result
-                        .as_ref()
-                        .and_then(|v| v["error"].as_str().map(String::from)),
-                ),
+                (_, Some(r)) if r.status == StepStatus::Failed => (P::Failed, r.error.clone()),
                 (_, Some(_)) => (P::RollingBack, None),
                 (Some(s), None) if s.status == StepStatus::Done => (P::Swapped, None),
-                (Some(s), None) if s.status == StepStatus::Failed => (
-                    P::Failed,
-                    s.result
-                        .as_ref()
-                        .and_then(|v| v["error"].as_str().map(String::from)),
-                ),
+                (Some(s), None) if s.status == StepStatus::Failed => (P::Failed, s.error.clone()),
                 (Some(_), None) => (P::Swapping, None),
                 (None, None) => (P::Waiting, None),
             };
-            let version = module
-                .as_ref()
-                .and_then(|m| n.versions.get(&m.name))
-                .and_then(|v| v.as_str())
-                .map(String::from);
             NodeProgress {
                 id: n.id,
                 name: n.name,
                 pool: n.pool,
                 online: n.status == NodeStatus::Online,
                 state,
-                version,
+                version: n.version,
                 error,
             }
         })
@@ -759,6 +728,66 @@ pub async fn detail(
         nodes,
         approval,
     })
+}
+
+/// What the detail page and the preview show of a node, and no more: a page
+/// over thousands of nodes never decodes their version documents.
+#[derive(Debug, FromQueryResult)]
+struct NodeLine {
+    id: i64,
+    name: String,
+    pool: Option<String>,
+    status: NodeStatus,
+    /// What it reports running of the module in question.
+    version: Option<String>,
+}
+
+/// The nodes of an environment, in enrollment order.
+async fn node_lines(
+    db: &DatabaseConnection,
+    environment_id: i64,
+    module: &str,
+) -> Result<Vec<NodeLine>, ServiceError> {
+    Ok(nodes::Entity::find()
+        .select_only()
+        .columns([
+            nodes::Column::Id,
+            nodes::Column::Name,
+            nodes::Column::Pool,
+            nodes::Column::Status,
+        ])
+        .column_as(sql::json_text(nodes::Column::Versions, module), "version")
+        .filter(nodes::Column::EnvironmentId.eq(environment_id))
+        .order_by_asc(nodes::Column::Id)
+        .into_model::<NodeLine>()
+        .all(db)
+        .await?)
+}
+
+/// What the detail page shows of a step: its node, what it did, how it
+/// ended, and the agent's error if it failed.
+#[derive(Debug, FromQueryResult)]
+struct StepLine {
+    node_id: Option<i64>,
+    action: StepAction,
+    status: StepStatus,
+    error: Option<String>,
+}
+
+async fn step_lines(
+    db: &DatabaseConnection,
+    deployment: i64,
+) -> Result<Vec<StepLine>, ServiceError> {
+    use deployment_steps::Column as C;
+    Ok(deployment_steps::Entity::find()
+        .select_only()
+        .columns([C::NodeId, C::Action, C::Status])
+        .column_as(sql::json_text(C::Result, "error"), "error")
+        .filter(C::DeploymentId.eq(deployment))
+        .order_by_asc(C::Id)
+        .into_model::<StepLine>()
+        .all(db)
+        .await?)
 }
 
 /// Exists and belongs to the tenant (for event listings).

@@ -1,6 +1,6 @@
 //! Small pieces of query building shared by the read paths.
 
-use sea_orm::sea_query::{SelectStatement, SimpleExpr};
+use sea_orm::sea_query::{Alias, BinOper, Expr, IntoColumnRef, SelectStatement, SimpleExpr};
 
 use super::ServiceError;
 
@@ -8,6 +8,15 @@ use super::ServiceError;
 /// the id of a row found by name, or the newest of a related list.
 pub fn scalar(query: SelectStatement) -> SimpleExpr {
     SimpleExpr::SubQuery(None, Box::new(query.into_sub_query_statement()))
+}
+
+/// The text under `key` of a JSON object column, or NULL, read by the
+/// database so a row's whole document is never decoded for one field. `->>`
+/// means the same on SQLite and PostgreSQL, and the key is bound, not spliced.
+pub fn json_text(column: impl IntoColumnRef, key: &str) -> SimpleExpr {
+    Expr::col(column)
+        .binary(BinOper::Custom("->>"), key)
+        .cast_as(Alias::new("TEXT"))
 }
 
 /// How many rows one page of a list may hold.
@@ -63,6 +72,19 @@ mod tests {
         assert_eq!(SIZE.limit(Some(3)).unwrap(), 3);
         assert!(SIZE.limit(Some(0)).is_err());
         assert!(SIZE.limit(Some(4)).is_err());
+    }
+
+    #[test]
+    fn json_text_binds_its_key_on_both_databases() {
+        use sea_orm::sea_query::{PostgresQueryBuilder, Query, SqliteQueryBuilder};
+        let query = Query::select()
+            .expr(json_text(Alias::new("doc"), "it's"))
+            .to_owned();
+        let (sqlite, values) = query.build(SqliteQueryBuilder);
+        assert_eq!(sqlite, r#"SELECT CAST(("doc" ->> ?) AS TEXT)"#);
+        assert_eq!(values.0, vec!["it's".into()]);
+        let (pg, _) = query.build(PostgresQueryBuilder);
+        assert_eq!(pg, r#"SELECT CAST(("doc" ->> $1) AS TEXT)"#);
     }
 
     #[test]
