@@ -180,7 +180,6 @@ async fn main() {
                 "HOTSWAP_ADMIN_PASSWORD",
                 "benchmark-admin-password".to_string(),
             ),
-            ("HOTSWAP_DB_MAX_CONNECTIONS", "20".to_string()),
             (
                 "HOTSWAP_LOG",
                 std::env::var("BENCH_LOG").unwrap_or_else(|_| "error".into()),

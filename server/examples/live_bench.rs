@@ -87,7 +87,6 @@ async fn main() {
             "HOTSWAP_ADMIN_PASSWORD",
             "benchmark-admin-password".to_string(),
         ),
-        ("HOTSWAP_DB_MAX_CONNECTIONS", "20".to_string()),
         ("HOTSWAP_LOG", "error".to_string()),
     ];
     let config = Config::from_lookup(

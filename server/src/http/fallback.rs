@@ -29,7 +29,7 @@ pub async fn not_found(
     let pages = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
         move || {
             leptos::prelude::provide_context(services.clone());
-            leptos::prelude::provide_context(crate::http::ui::SeenPrincipal::default());
+            leptos::prelude::provide_context(crate::http::ui::PageMemo::default());
         },
         app::shell,
     );

@@ -48,7 +48,7 @@ pub fn build(state: AppState, sessions: DbSessionStore, secure_cookies: bool) ->
             generate_route_list(app::App),
             move || {
                 provide_context(services.clone());
-                provide_context(ui::SeenPrincipal::default());
+                provide_context(ui::PageMemo::default());
             },
             move || app::shell(options.clone()),
         )

@@ -39,24 +39,49 @@ use crate::services::{audit, modules, nodes, tenants, tokens, users, ServiceErro
 /// Stateless: the application state and the request come from Leptos context.
 pub struct UiService;
 
-/// The principal of a page's request, provided afresh for every page
+/// What a page's render has read so far, provided afresh for every page
 /// request (`router.rs`). A page's resources call server functions at once
-/// while it renders: the first reads the session, the others wait for it.
+/// while it renders: the first reads, the others wait for it and share it.
 #[derive(Clone, Default)]
-pub struct SeenPrincipal(Arc<OnceCell<Option<Principal>>>);
+pub struct PageMemo(Arc<Reads>);
+
+#[derive(Default)]
+struct Reads {
+    principal: OnceCell<Option<Principal>>,
+    /// The layout and the page itself may both ask who is signed in.
+    viewer: OnceCell<Option<Viewer>>,
+    /// Several panels of a page list the environments.
+    environments: OnceCell<Vec<EnvironmentSummary>>,
+}
+
+/// `read` once per page request, shared by the page's server functions; a
+/// server function called on its own (no page) reads every time.
+async fn once_per_page<T, F, Fut>(
+    memo: Option<PageMemo>,
+    cell: fn(&Reads) -> &OnceCell<T>,
+    read: F,
+) -> Result<T, AppError>
+where
+    T: Clone,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    match memo {
+        Some(memo) => Ok(cell(&memo.0).get_or_try_init(read).await?.clone()),
+        None => read().await,
+    }
+}
 
 /// The request's state and signed-in principal, if any.
 async fn request_principal() -> Result<(AppState, Option<Principal>), AppError> {
     let state = use_context::<AppState>().ok_or(AppError::Internal)?;
     let parts = use_context::<Parts>().ok_or(AppError::Internal)?;
-    let principal = match use_context::<SeenPrincipal>() {
-        Some(seen) => seen
-            .0
-            .get_or_try_init(|| session_principal(&state, parts))
-            .await?
-            .clone(),
-        None => session_principal(&state, parts).await?,
-    };
+    let principal = once_per_page(
+        use_context::<PageMemo>(),
+        |r| &r.principal,
+        || session_principal(&state, parts),
+    )
+    .await?;
     Ok((state, principal))
 }
 
@@ -75,6 +100,36 @@ async fn session_principal(
     Ok(principal)
 }
 
+/// Who is signed in, for the layout: name, tenant, role, tenants to switch to.
+async fn read_viewer() -> Result<Option<Viewer>, AppError> {
+    let (state, principal) = request_principal().await?;
+    let Some(p) = principal else {
+        return Ok(None);
+    };
+    let (tenants, last_event_id, must_change_password) = tokio::try_join!(
+        tenants::of_user(&state.db, p.user_id),
+        crate::services::events::newest_id(&state.db, Some(p.tenant.id)),
+        users::must_change_password(&state.db, p.user_id),
+    )?;
+    let tenants = tenants
+        .into_iter()
+        .map(|m| TenantChoice {
+            slug: m.slug,
+            name: m.name,
+            role: m.role,
+        })
+        .collect();
+    Ok(Some(Viewer {
+        last_event_id,
+        must_change_password,
+        username: p.username,
+        tenant: p.tenant.slug,
+        role: p.role,
+        is_platform_admin: p.is_platform_admin,
+        tenants,
+    }))
+}
+
 /// The principal, who must be allowed `action`.
 async fn acting(action: Action) -> Result<(AppState, Principal), AppError> {
     let (state, principal) = request_principal().await?;
@@ -91,28 +146,7 @@ impl app::services::ReadService for UiService {
     }
 
     async fn viewer(&self) -> Result<Option<Viewer>, AppError> {
-        let (state, principal) = request_principal().await?;
-        let Some(p) = principal else {
-            return Ok(None);
-        };
-        let tenants = tenants::of_user(&state.db, p.user_id)
-            .await?
-            .into_iter()
-            .map(|m| TenantChoice {
-                slug: m.slug,
-                name: m.name,
-                role: m.role,
-            })
-            .collect();
-        Ok(Some(Viewer {
-            last_event_id: crate::services::events::newest_id(&state.db, Some(p.tenant.id)).await?,
-            must_change_password: users::must_change_password(&state.db, p.user_id).await?,
-            username: p.username,
-            tenant: p.tenant.slug,
-            role: p.role,
-            is_platform_admin: p.is_platform_admin,
-            tenants,
-        }))
+        once_per_page(use_context::<PageMemo>(), |r| &r.viewer, read_viewer).await
     }
 
     async fn dashboard(&self) -> Result<Dashboard, AppError> {
@@ -121,8 +155,15 @@ impl app::services::ReadService for UiService {
     }
 
     async fn environments(&self) -> Result<Vec<EnvironmentSummary>, AppError> {
-        let (state, p) = acting(Action::Read).await?;
-        Ok(state.read.environments(&p.tenant).await?)
+        once_per_page(
+            use_context::<PageMemo>(),
+            |r| &r.environments,
+            || async {
+                let (state, p) = acting(Action::Read).await?;
+                Ok(state.read.environments(&p.tenant).await?)
+            },
+        )
+        .await
     }
 
     async fn deployments(&self, filter: DeploymentFilter) -> Result<DeploymentPage, AppError> {

@@ -2,10 +2,11 @@
 //! [`Principal`] on every request.
 
 use app::model::role::Role;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult,
-    IntoActiveModel, JoinType, QueryFilter, QueryOrder, QuerySelect, Set,
+    IntoActiveModel, JoinType, QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 use serde_json::json;
 
@@ -176,6 +177,8 @@ async fn first_tenant(db: &DatabaseConnection, user_id: i64) -> Result<Option<i6
 
 #[derive(Debug, FromQueryResult)]
 struct Member {
+    user_id: i64,
+    tenant_id: i64,
     role: String,
     username: String,
     is_platform_admin: bool,
@@ -183,19 +186,12 @@ struct Member {
     tenant_name: String,
 }
 
-/// The principal behind a session, or `None` when the account or its
-/// membership was disabled, or the membership removed, since signing in.
-pub async fn principal_for_user(
-    db: &DatabaseConnection,
-    user_id: i64,
-    tenant_id: i64,
-    credential: Credential,
-    role_cap: Option<Role>,
-) -> Result<Option<Principal>, ServiceError> {
-    // One query: the enabled account, its enabled membership of the tenant,
-    // and the tenant.
-    let member = memberships::Entity::find()
+/// An enabled account's enabled membership, with the tenant: one query.
+fn members() -> Select<memberships::Entity> {
+    memberships::Entity::find()
         .select_only()
+        .column(memberships::Column::UserId)
+        .column(memberships::Column::TenantId)
         .column(memberships::Column::Role)
         .column_as(users::Column::Username, "username")
         .column_as(users::Column::IsPlatformAdmin, "is_platform_admin")
@@ -215,44 +211,88 @@ pub async fn principal_for_user(
                 .to(tenants::Column::Id)
                 .into(),
         )
-        .filter(memberships::Column::UserId.eq(user_id))
-        .filter(memberships::Column::TenantId.eq(tenant_id))
         .filter(memberships::Column::DisabledAt.is_null())
         .filter(users::Column::Disabled.eq(false))
+}
+
+impl Member {
+    fn principal(self, credential: Credential, role_cap: Option<Role>) -> Option<Principal> {
+        let role = Role::parse(&self.role)?;
+        Some(Principal {
+            user_id: self.user_id,
+            username: self.username,
+            tenant: Tenant {
+                id: self.tenant_id,
+                slug: self.tenant_slug,
+                name: self.tenant_name,
+            },
+            // A token never acts above its creator's current role, and only a
+            // token with the whole Admin role carries the platform-admin flag.
+            role: role_cap.map_or(role, |cap| cap.min(role)),
+            is_platform_admin: self.is_platform_admin
+                && role_cap.is_none_or(|cap| cap == Role::Admin && role == Role::Admin),
+            credential,
+        })
+    }
+}
+
+/// The principal behind a session, or `None` when the account or its
+/// membership was disabled, or the membership removed, since signing in.
+pub async fn principal_for_user(
+    db: &DatabaseConnection,
+    user_id: i64,
+    tenant_id: i64,
+    credential: Credential,
+    role_cap: Option<Role>,
+) -> Result<Option<Principal>, ServiceError> {
+    Ok(members()
+        .filter(memberships::Column::UserId.eq(user_id))
+        .filter(memberships::Column::TenantId.eq(tenant_id))
         .into_model::<Member>()
         .one(db)
-        .await?;
-    let Some(member) = member else {
-        return Ok(None);
-    };
-    let Some(role) = Role::parse(&member.role) else {
-        return Ok(None);
-    };
-    Ok(Some(Principal {
-        user_id,
-        username: member.username,
-        tenant: Tenant {
-            id: tenant_id,
-            slug: member.tenant_slug,
-            name: member.tenant_name,
-        },
-        // A token never acts above its creator's current role, and only a
-        // token with the whole Admin role carries the platform-admin flag.
-        role: role_cap.map_or(role, |cap| cap.min(role)),
-        is_platform_admin: member.is_platform_admin
-            && role_cap.is_none_or(|cap| cap == Role::Admin && role == Role::Admin),
-        credential,
-    }))
+        .await?
+        .and_then(|m| m.principal(credential, role_cap)))
+}
+
+/// A token and the membership it acts through.
+#[derive(Debug, FromQueryResult)]
+struct TokenRow {
+    token_id: i64,
+    token_role: String,
+    revoked_at: Option<DateTime<Utc>>,
+    expires_at: Option<DateTime<Utc>>,
+    last_used_at: Option<DateTime<Utc>>,
+    user_id: i64,
+    tenant_id: i64,
+    role: String,
+    username: String,
+    is_platform_admin: bool,
+    tenant_slug: String,
+    tenant_name: String,
 }
 
 /// The principal behind a bearer token, or `None` for an unknown, revoked or
-/// expired one. Records when it was last used.
+/// expired one, or one whose creator may no longer act in its tenant. One
+/// query with the membership; records when it was last used.
 pub async fn principal_for_token(
     db: &DatabaseConnection,
     secret: &str,
 ) -> Result<Option<Principal>, ServiceError> {
-    let Some(row) = api_tokens::Entity::find()
+    let Some(row) = members()
+        .column_as(api_tokens::Column::Id, "token_id")
+        .column_as(api_tokens::Column::Role, "token_role")
+        .column(api_tokens::Column::RevokedAt)
+        .column(api_tokens::Column::ExpiresAt)
+        .column(api_tokens::Column::LastUsedAt)
+        .join(
+            JoinType::InnerJoin,
+            memberships::Entity::belongs_to(api_tokens::Entity)
+                .from((memberships::Column::UserId, memberships::Column::TenantId))
+                .to((api_tokens::Column::UserId, api_tokens::Column::TenantId))
+                .into(),
+        )
         .filter(api_tokens::Column::TokenHash.eq(token::hash(secret)))
+        .into_model::<TokenRow>()
         .one(db)
         .await?
     else {
@@ -262,25 +302,29 @@ pub async fn principal_for_token(
     if row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= now) {
         return Ok(None);
     }
-    let principal = principal_for_user(
-        db,
-        row.user_id,
-        row.tenant_id,
-        Credential::Token { id: row.id },
-        Role::parse(&row.role),
-    )
-    .await?;
+    let (id, last_used_at) = (row.token_id, row.last_used_at);
+    let member = Member {
+        user_id: row.user_id,
+        tenant_id: row.tenant_id,
+        role: row.role,
+        username: row.username,
+        is_platform_admin: row.is_platform_admin,
+        tenant_slug: row.tenant_slug,
+        tenant_name: row.tenant_name,
+    };
+    let Some(principal) = member.principal(Credential::Token { id }, Role::parse(&row.token_role))
+    else {
+        return Ok(None);
+    };
     // One write a minute at most, not one per request.
-    if principal.is_some()
-        && row
-            .last_used_at
-            .is_none_or(|at| now - at > Duration::minutes(1))
-    {
-        let mut active = row.into_active_model();
-        active.last_used_at = Set(Some(now));
-        active.update(db).await?;
+    if last_used_at.is_none_or(|at| now - at > Duration::minutes(1)) {
+        api_tokens::Entity::update_many()
+            .col_expr(api_tokens::Column::LastUsedAt, Expr::value(now))
+            .filter(api_tokens::Column::Id.eq(id))
+            .exec(db)
+            .await?;
     }
-    Ok(principal)
+    Ok(Some(principal))
 }
 
 /// Whether `principal` may still act: the account and membership are enabled
