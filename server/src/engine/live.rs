@@ -86,6 +86,12 @@ impl LiveHub {
         self.inner.sender.subscribe()
     }
 
+    /// The newest event fanned out so far: what a new subscriber has no
+    /// need to be sent.
+    pub fn newest_published(&self) -> i64 {
+        self.inner.cursor.load(Ordering::SeqCst)
+    }
+
     pub fn closing(&self) -> watch::Receiver<bool> {
         self.inner.closing.subscribe()
     }

@@ -30,6 +30,10 @@ const BURST: usize = 64;
 
 /// Keeps idle connections alive through proxies.
 const PING: Duration = Duration::from_secs(20);
+/// A client that takes longer than this to accept a write has stopped
+/// reading: its stream ends rather than hold a task (and its rechecks) for
+/// as long as the peer keeps the connection open.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Ids remembered per client to drop duplicates (PostgreSQL may deliver
 /// commits out of id order, so a high-water mark alone would drop some).
 const REMEMBERED: usize = 1024;
@@ -123,7 +127,10 @@ async fn follow(
     let mut events = hub.subscribe();
     let mut closing = hub.closing();
     hub.clients().inc();
-    let mut sent = Sent::default();
+    // Where a gap is read from when the stream falls behind before it sent
+    // anything: what it asked for, or what was already out when it joined,
+    // never the tenant's whole history.
+    let mut sent = Sent::from(after.unwrap_or(0).max(hub.newest_published()));
     let mut ping = tokio::time::interval(PING);
     ping.tick().await;
     let mut ok = match after {
@@ -169,10 +176,10 @@ async fn follow(
                         let wanted = live.tenant_id == tenant_id
                             && deployment_id.is_none_or(|d| live.event.deployment_id == Some(d));
                         if ok && wanted && sent.first_time(live.event.id) {
-                            ok = socket.feed(Message::Text(live.json.clone())).await.is_ok();
+                            ok = in_time(socket.feed(Message::Text(live.json.clone()))).await;
                         }
                     }
-                    ok = ok && socket.flush().await.is_ok();
+                    ok = ok && in_time(socket.flush()).await;
                     if ok && lagged {
                         let from = sent.high_water();
                         ok = backlog(&mut socket, &state, tenant_id, deployment_id, from, &mut sent).await;
@@ -190,7 +197,7 @@ async fn follow(
                 Some(Ok(_)) => {}
             },
             _ = ping.tick() => {
-                ok = socket.send(Message::Ping(Vec::new().into())).await.is_ok();
+                ok = in_time(socket.send(Message::Ping(Vec::new().into()))).await;
             }
             // Made once for the whole stream, not at every event.
             ending = &mut ending => {
@@ -254,32 +261,69 @@ async fn backlog(
 
 async fn send(socket: &mut WebSocket, event: &app::model::deployment::EventInfo) -> bool {
     match serde_json::to_string(event) {
-        Ok(text) => socket.send(Message::Text(text.into())).await.is_ok(),
+        Ok(text) => in_time(socket.send(Message::Text(text.into()))).await,
         Err(_) => true,
     }
 }
 
-/// The ids recently sent to one client.
-#[derive(Default)]
-struct Sent(BTreeSet<i64>);
+/// Whether a write went out, within [`SEND_TIMEOUT`].
+async fn in_time<E>(write: impl std::future::Future<Output = Result<(), E>>) -> bool {
+    matches!(tokio::time::timeout(SEND_TIMEOUT, write).await, Ok(Ok(())))
+}
+
+/// The ids recently sent to one client, above the id it started from.
+struct Sent {
+    ids: BTreeSet<i64>,
+    floor: i64,
+}
 
 impl Sent {
+    fn from(floor: i64) -> Self {
+        Sent {
+            ids: BTreeSet::new(),
+            floor,
+        }
+    }
+
     fn first_time(&mut self, id: i64) -> bool {
         if self
-            .0
+            .ids
             .first()
-            .is_some_and(|low| id < *low && self.0.len() >= REMEMBERED)
+            .is_some_and(|low| id < *low && self.ids.len() >= REMEMBERED)
         {
             return false;
         }
-        let new = self.0.insert(id);
-        while self.0.len() > REMEMBERED {
-            self.0.pop_first();
+        let new = self.ids.insert(id);
+        while self.ids.len() > REMEMBERED {
+            self.ids.pop_first();
         }
         new
     }
 
+    /// Where to read a gap from: past the newest sent, or the floor.
     fn high_water(&self) -> i64 {
-        self.0.last().copied().unwrap_or(0)
+        self.ids.last().copied().unwrap_or(0).max(self.floor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_behind_before_it_sent_anything_reads_from_where_it_joined() {
+        let sent = Sent::from(200_000);
+        assert_eq!(sent.high_water(), 200_000, "not the whole history");
+        let mut sent = Sent::from(0);
+        assert!(sent.first_time(7));
+        assert_eq!(sent.high_water(), 7);
+    }
+
+    #[test]
+    fn an_event_is_sent_once() {
+        let mut sent = Sent::from(0);
+        assert!(sent.first_time(3));
+        assert!(sent.first_time(1), "out of id order is still new");
+        assert!(!sent.first_time(3));
     }
 }
