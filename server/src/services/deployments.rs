@@ -13,8 +13,9 @@ use app::model::lifecycle::{
 use app::model::role::Action;
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -22,7 +23,7 @@ use serde_json::Value;
 use crate::domain::plan::{plan, Plan, StoredPlan};
 use crate::domain::strategy::Strategy;
 use crate::entities::{
-    deployment_steps, deployments, environments, module_versions, modules, nodes,
+    deployment_steps, deployments, environments, memberships, module_versions, modules, nodes,
 };
 use crate::services::error::is_unique_violation;
 use crate::services::jobs as queue;
@@ -121,7 +122,11 @@ pub async fn create(
     rate: RateLimit,
 ) -> Result<Created, ServiceError> {
     principal.require(Action::Deploy)?;
-    check_rate(db, rate, principal).await?;
+    if rate.0 == 0 {
+        return Err(ServiceError::TooManyAttempts {
+            retry_after_secs: 60,
+        });
+    }
     let r = resolve(db, &principal.tenant, &new).await?;
     let reason = new
         .override_freeze
@@ -151,6 +156,7 @@ pub async fn create(
         &r.env,
         &r.strategy,
         None,
+        Some(rate),
     )
     .await?;
     if let (Some(window), Some(reason)) = (frozen, reason) {
@@ -182,31 +188,30 @@ pub async fn create(
 
 /// Deployment requests are limited per member (SPEC §8), counted from the
 /// table so every replica agrees: the member's requests of the last minute,
-/// a range of the `(tenant, requester, created_at)` index, at most `limit`.
+/// a range of the `(tenant, requester, created_at)` index, the new one
+/// included. Asked inside the transaction that inserts it, after the insert,
+/// so concurrent requests cannot all pass one count: SQLite has one writer,
+/// and on PostgreSQL the member's row is locked first.
 async fn check_rate(
-    db: &DatabaseConnection,
+    txn: &DatabaseTransaction,
     RateLimit(limit): RateLimit,
-    principal: &Principal,
+    tenant_id: i64,
+    user_id: i64,
 ) -> Result<(), ServiceError> {
-    if limit == 0 {
-        return Err(ServiceError::TooManyAttempts {
-            retry_after_secs: 60,
-        });
-    }
     let since = Utc::now() - chrono::Duration::minutes(1);
     let recent: Vec<chrono::DateTime<Utc>> = deployments::Entity::find()
         .select_only()
         .column(deployments::Column::CreatedAt)
-        .filter(deployments::Column::TenantId.eq(principal.tenant.id))
-        .filter(deployments::Column::RequestedBy.eq(principal.user_id))
+        .filter(deployments::Column::TenantId.eq(tenant_id))
+        .filter(deployments::Column::RequestedBy.eq(user_id))
         .filter(deployments::Column::CreatedAt.gt(since))
         .order_by_asc(deployments::Column::CreatedAt)
-        .limit(u64::from(limit))
+        .limit(u64::from(limit) + 1)
         .into_tuple()
-        .all(db)
+        .all(txn)
         .await?;
     match recent.first() {
-        Some(oldest) if recent.len() >= limit as usize => {
+        Some(oldest) if recent.len() > limit as usize => {
             let wait = (*oldest - since).num_seconds().clamp(1, 60) as u64;
             Err(ServiceError::TooManyAttempts {
                 retry_after_secs: wait,
@@ -214,6 +219,26 @@ async fn check_rate(
         }
         _ => Ok(()),
     }
+}
+
+/// On PostgreSQL, holds the member's row until the transaction ends, so one
+/// member's requests are counted one at a time. (SQLite needs nothing: its
+/// one writer already orders them, and a read before the first write could
+/// fail under concurrent writers.)
+async fn serialize_member(
+    txn: &DatabaseTransaction,
+    tenant_id: i64,
+    user_id: i64,
+) -> Result<(), ServiceError> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        memberships::Entity::find()
+            .filter(memberships::Column::TenantId.eq(tenant_id))
+            .filter(memberships::Column::UserId.eq(user_id))
+            .lock_exclusive()
+            .one(txn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// What `create` would do with `new`, without doing it: the phases, and each
@@ -287,6 +312,7 @@ async fn insert(
     env: &environments::Model,
     strategy: &Strategy,
     rollback_of: Option<i64>,
+    rate: Option<RateLimit>,
 ) -> Result<Created, ServiceError> {
     let now = Utc::now();
     // A rollback restores a release that was already let through, so it does
@@ -299,6 +325,10 @@ async fn insert(
         (DeploymentStatus::Queued, None)
     };
     let txn = db.begin().await?;
+    let limited = rate.zip(requested_by);
+    if let Some((_, user_id)) = limited {
+        serialize_member(&txn, tenant_id, user_id).await?;
+    }
     // Write first: on SQLite a transaction that reads before writing can fail
     // under concurrent writers.
     let row = deployments::ActiveModel {
@@ -336,6 +366,9 @@ async fn insert(
             e.into()
         }
     })?;
+    if let Some((rate, user_id)) = limited {
+        check_rate(&txn, rate, tenant_id, user_id).await?;
+    }
     queue::enqueue(&txn, tenant_id, row.id).await?;
     events::append(
         &txn,
@@ -600,6 +633,7 @@ async fn roll_back_finished(
         &env,
         &Strategy::Direct,
         Some(dep.id),
+        None,
     )
     .await?;
     Ok(Acted {

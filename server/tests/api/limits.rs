@@ -40,3 +40,35 @@ async fn the_eleventh_deployment_in_a_minute_waits() {
         .expect("JSON");
     assert_eq!(page["items"].as_array().map(Vec::len), Some(0));
 }
+
+/// Requests sent at once cannot all pass one count: exactly the limit is
+/// let through, on either database.
+#[tokio::test]
+async fn concurrent_requests_cannot_slip_past_the_limit() {
+    let app = spawn_app().await;
+    let (client, address) = (&app.client, app.address.as_str());
+    let _fleet = start_fleet(client, address, FleetSpec::new("dev", 1)).await;
+    let files = tempfile::tempdir().expect("temp dir");
+    let artifact = tarball(files.path(), "one", "exit 0\n");
+    for i in 0..16 {
+        create_module(client, address, &format!("c{i}")).await;
+        publish(client, address, &format!("c{i}"), "1.0.0", &artifact).await;
+    }
+    let url = app.url("/api/v1/deployments");
+    let sent = (0..16).map(|i| {
+        let body = json!({"module": format!("c{i}"), "version": "1.0.0", "environment": "dev"});
+        let url = url.clone();
+        async move { post_json(client, &url, body).await.status().as_u16() }
+    });
+    let statuses = futures_util::future::join_all(sent).await;
+    let accepted = statuses.iter().filter(|s| **s == 202).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((accepted, refused), (10, 6), "{statuses:?}");
+    let page: Value = app
+        .get("/api/v1/deployments?limit=50")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(10), "{page}");
+}
