@@ -21,7 +21,10 @@ use hotswap::domain::strategy::{BatchSize, Strategy};
 use hotswap::entities::{
     approvals, deployments, environments, events, module_versions, modules, nodes, users,
 };
-use sea_orm::{ActiveValue::Set, ColumnTrait, Database, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, Database, DatabaseBackend, EntityTrait,
+    QueryFilter,
+};
 use serde_json::{json, Map, Value};
 
 const MODULES: usize = 20;
@@ -263,6 +266,12 @@ async fn seed(args: &[String]) {
                 .expect("approvals");
         }
         done += batch.len();
+    }
+    // A year of history on PostgreSQL has been analysed by autovacuum long
+    // since; a bulk load just now has not, and would be planned blind.
+    // (SQLite keeps no statistics unless asked, and Hotswap never asks.)
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        db.execute_unprepared("ANALYZE").await.expect("analyze");
     }
     eprintln!(
         "seeded {count} deployments, {node_count} nodes in {:.1} s",
