@@ -15,7 +15,7 @@ use chrono::{Duration, Utc};
 use sea_orm::sea_query::{Alias, Expr, Order, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect, Select, Statement,
+    FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Statement,
 };
 
 use crate::domain::strategy::{summarize, StoredStrategy};
@@ -23,7 +23,7 @@ use crate::entities::{
     deployment_steps, deployments, environments, module_versions, modules, nodes, users,
 };
 use crate::services::recent::Recent;
-use crate::services::sql::{page, scalar, PageSize};
+use crate::services::sql::{self, page, scalar, PageSize};
 use crate::services::tenancy::{scoped, Tenant};
 use crate::services::ServiceError;
 
@@ -174,8 +174,12 @@ impl ReadModel {
         filter: &DeploymentFilter,
     ) -> Result<DeploymentPage, ServiceError> {
         let limit = DEPLOYMENT_PAGE.limit(filter.limit)?;
-        let rows: Vec<DeploymentSummary> = Self::list_query(tenant, filter)?
-            .into_model::<SummaryRow>()
+        let statement = sql::limited(
+            self.db.get_database_backend(),
+            Self::list_query(tenant, filter)?.into_query(),
+            PageSize::fetch(limit),
+        );
+        let rows: Vec<DeploymentSummary> = SummaryRow::find_by_statement(statement)
             .all(&self.db)
             .await?
             .into_iter()
@@ -233,20 +237,28 @@ impl ReadModel {
         // Sorted here, not by the database: ordered by id, SQLite would walk
         // every deployment newest first looking for the few active ones,
         // rather than seek each active status in its index.
-        let mut active = scoped::<deployments::Entity>(tenant)
+        let backend = self.db.get_database_backend();
+        let active_query = scoped::<deployments::Entity>(tenant)
             .filter(deployments::Column::Status.is_in(DeploymentStatus::active()))
-            .limit(MAX_ACTIVE_ON_DASHBOARD)
-            .all(&self.db)
-            .await?;
+            .into_query();
+        let mut active = deployments::Model::find_by_statement(sql::limited(
+            backend,
+            active_query,
+            MAX_ACTIVE_ON_DASHBOARD,
+        ))
+        .all(&self.db)
+        .await?;
         active.sort_by_key(|d| std::cmp::Reverse(d.id));
-        let recent: Vec<DeploymentSummary> = summary_query(tenant)
-            .limit(RECENT_ON_DASHBOARD)
-            .into_model::<SummaryRow>()
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect();
+        let recent: Vec<DeploymentSummary> = SummaryRow::find_by_statement(sql::limited(
+            backend,
+            summary_query(tenant).into_query(),
+            RECENT_ON_DASHBOARD,
+        ))
+        .all(&self.db)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
 
         // What runs where: the version of the newest successful deployment
         // of each (environment, module), one index look-up per cell.

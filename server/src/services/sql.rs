@@ -1,6 +1,7 @@
 //! Small pieces of query building shared by the read paths.
 
 use sea_orm::sea_query::{Alias, BinOper, Expr, IntoColumnRef, SelectStatement, SimpleExpr};
+use sea_orm::{DatabaseBackend, Statement};
 
 use super::ServiceError;
 
@@ -17,6 +18,25 @@ pub fn json_text(column: impl IntoColumnRef, key: &str) -> SimpleExpr {
     Expr::col(column)
         .binary(BinOper::Custom("->>"), key)
         .cast_as(Alias::new("TEXT"))
+}
+
+/// `query` with at most `limit` rows, built for `backend`. On PostgreSQL the
+/// limit is written into the SQL, not bound: a prepared statement is planned
+/// afresh at every execution until a generic plan looks as cheap, and a
+/// generic plan cannot know a bound limit, so a page of the list spent about
+/// 2 ms planning for 0.5 ms of work. The limit is a number the caller has
+/// bounded ([`PageSize`]), so a handful of statements are cached, not one
+/// per request.
+pub fn limited(backend: DatabaseBackend, mut query: SelectStatement, limit: u64) -> Statement {
+    match backend {
+        DatabaseBackend::Postgres => {
+            query.reset_limit();
+            let mut statement = backend.build(&query);
+            statement.sql.push_str(&format!(" LIMIT {limit}"));
+            statement
+        }
+        _ => backend.build(query.limit(limit)),
+    }
 }
 
 /// How many rows one page of a list may hold.
@@ -85,6 +105,27 @@ mod tests {
         assert_eq!(values.0, vec!["it's".into()]);
         let (pg, _) = query.build(PostgresQueryBuilder);
         assert_eq!(pg, r#"SELECT CAST(("doc" ->> $1) AS TEXT)"#);
+    }
+
+    #[test]
+    fn a_limit_is_written_into_postgres_sql_and_bound_elsewhere() {
+        use sea_orm::sea_query::Query;
+        let query = Query::select()
+            .column(Alias::new("id"))
+            .from(Alias::new("t"))
+            .and_where(Expr::col(Alias::new("tenant_id")).eq(7))
+            .limit(3)
+            .to_owned();
+        let pg = limited(DatabaseBackend::Postgres, query.clone(), 51);
+        assert!(
+            pg.sql.ends_with("WHERE \"tenant_id\" = $1 LIMIT 51"),
+            "{}",
+            pg.sql
+        );
+        assert_eq!(pg.values.map(|v| v.0.len()), Some(1));
+        let sqlite = limited(DatabaseBackend::Sqlite, query, 51);
+        assert!(sqlite.sql.ends_with("LIMIT ?"), "{}", sqlite.sql);
+        assert_eq!(sqlite.values.map(|v| v.0.len()), Some(2));
     }
 
     #[test]
