@@ -205,12 +205,11 @@ async fn follow(
                     Ending::Restart => (CLOSE_RESTART, "server restarting; reconnect"),
                     Ending::Revoked => (CLOSE_POLICY, "access revoked"),
                 };
-                let _ = socket
-                    .send(Message::Close(Some(CloseFrame {
-                        code,
-                        reason: reason.into(),
-                    })))
-                    .await;
+                let _ = in_time(socket.send(Message::Close(Some(CloseFrame {
+                    code,
+                    reason: reason.into(),
+                }))))
+                .await;
                 break;
             }
         }
@@ -237,12 +236,11 @@ async fn backlog(
             Ok(page) => page,
             Err(error) => {
                 tracing::warn!(%error, "could not read missed events for a live client");
-                let _ = socket
-                    .send(Message::Close(Some(CloseFrame {
-                        code: CLOSE_RESTART,
-                        reason: "events unavailable; reconnect".into(),
-                    })))
-                    .await;
+                let _ = in_time(socket.send(Message::Close(Some(CloseFrame {
+                    code: CLOSE_RESTART,
+                    reason: "events unavailable; reconnect".into(),
+                }))))
+                .await;
                 return false;
             }
         };

@@ -39,9 +39,11 @@ use crate::services::{audit, modules, nodes, tenants, tokens, users, ServiceErro
 /// Stateless: the application state and the request come from Leptos context.
 pub struct UiService;
 
-/// What a page's render has read so far, provided afresh for every page
-/// request (`router.rs`). A page's resources call server functions at once
-/// while it renders: the first reads, the others wait for it and share it.
+/// What a request has read so far, provided afresh for every page and
+/// server-function request (`router.rs`, `fallback.rs`). A page's resources
+/// call server functions at once while it renders: the first reads, the
+/// others wait for it and share it. A server function that changes the
+/// session must not read the viewer through it afterwards.
 #[derive(Clone, Default)]
 pub struct PageMemo(Arc<Reads>);
 
@@ -54,8 +56,7 @@ struct Reads {
     environments: OnceCell<Vec<EnvironmentSummary>>,
 }
 
-/// `read` once per page request, shared by the page's server functions; a
-/// server function called on its own (no page) reads every time.
+/// `read` once per request, shared by the server functions it calls.
 async fn once_per_page<T, F, Fut>(
     memo: Option<PageMemo>,
     cell: fn(&Reads) -> &OnceCell<T>,

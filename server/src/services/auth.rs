@@ -312,8 +312,11 @@ pub async fn principal_for_token(
         tenant_slug: row.tenant_slug,
         tenant_name: row.tenant_name,
     };
-    let Some(principal) = member.principal(Credential::Token { id }, Role::parse(&row.token_role))
-    else {
+    // A token whose role cannot be read acts as nobody, not uncapped.
+    let Some(cap) = Role::parse(&row.token_role) else {
+        return Ok(None);
+    };
+    let Some(principal) = member.principal(Credential::Token { id }, Some(cap)) else {
         return Ok(None);
     };
     // One write a minute at most, not one per request.
@@ -343,7 +346,10 @@ pub async fn still_valid(
             if row.revoked_at.is_some() || row.expires_at.is_some_and(|at| at <= Utc::now()) {
                 return Ok(false);
             }
-            Role::parse(&row.role)
+            let Some(cap) = Role::parse(&row.role) else {
+                return Ok(false);
+            };
+            Some(cap)
         }
     };
     Ok(principal_for_user(

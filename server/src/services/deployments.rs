@@ -14,8 +14,8 @@ use app::model::role::Action;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
+    DatabaseTransaction, EntityTrait, FromQueryResult, IsolationLevel, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -122,11 +122,9 @@ pub async fn create(
     rate: RateLimit,
 ) -> Result<Created, ServiceError> {
     principal.require(Action::Deploy)?;
-    if rate.0 == 0 {
-        return Err(ServiceError::TooManyAttempts {
-            retry_after_secs: 60,
-        });
-    }
+    // A cheap refusal first, so a member over the limit costs one indexed
+    // read, not a plan and a write; the count that decides is in `insert`.
+    check_rate(db, rate, principal.tenant.id, principal.user_id, false).await?;
     let r = resolve(db, &principal.tenant, &new).await?;
     let reason = new
         .override_freeze
@@ -188,16 +186,25 @@ pub async fn create(
 
 /// Deployment requests are limited per member (SPEC §8), counted from the
 /// table so every replica agrees: the member's requests of the last minute,
-/// a range of the `(tenant, requester, created_at)` index, the new one
-/// included. Asked inside the transaction that inserts it, after the insert,
-/// so concurrent requests cannot all pass one count: SQLite has one writer,
+/// a range of the `(tenant, requester, created_at)` index. The count that
+/// decides is asked inside the transaction that inserts the request, after
+/// the insert (`with_new`: the new row is among those counted), so
+/// concurrent requests cannot all pass one count: SQLite has one writer,
 /// and on PostgreSQL the member's row is locked first.
 async fn check_rate(
-    txn: &DatabaseTransaction,
+    db: &impl ConnectionTrait,
     RateLimit(limit): RateLimit,
     tenant_id: i64,
     user_id: i64,
+    with_new: bool,
 ) -> Result<(), ServiceError> {
+    if limit == 0 {
+        return Err(ServiceError::TooManyAttempts {
+            retry_after_secs: 60,
+        });
+    }
+    // Refused once the rows counted exceed what the limit allows.
+    let allowed = u64::from(limit) + u64::from(with_new) - 1;
     let since = Utc::now() - chrono::Duration::minutes(1);
     let recent: Vec<chrono::DateTime<Utc>> = deployments::Entity::find()
         .select_only()
@@ -206,12 +213,12 @@ async fn check_rate(
         .filter(deployments::Column::RequestedBy.eq(user_id))
         .filter(deployments::Column::CreatedAt.gt(since))
         .order_by_asc(deployments::Column::CreatedAt)
-        .limit(u64::from(limit) + 1)
+        .limit(allowed + 1)
         .into_tuple()
-        .all(txn)
+        .all(db)
         .await?;
     match recent.first() {
-        Some(oldest) if recent.len() > limit as usize => {
+        Some(oldest) if recent.len() as u64 > allowed => {
             let wait = (*oldest - since).num_seconds().clamp(1, 60) as u64;
             Err(ServiceError::TooManyAttempts {
                 retry_after_secs: wait,
@@ -324,7 +331,15 @@ async fn insert(
     } else {
         (DeploymentStatus::Queued, None)
     };
-    let txn = db.begin().await?;
+    // Read committed on PostgreSQL whatever the server's default, so the
+    // count after the member's lock sees the requests committed meanwhile.
+    let txn = match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            db.begin_with_config(Some(IsolationLevel::ReadCommitted), None)
+                .await?
+        }
+        _ => db.begin().await?,
+    };
     let limited = rate.zip(requested_by);
     if let Some((_, user_id)) = limited {
         serialize_member(&txn, tenant_id, user_id).await?;
@@ -367,7 +382,7 @@ async fn insert(
         }
     })?;
     if let Some((rate, user_id)) = limited {
-        check_rate(&txn, rate, tenant_id, user_id).await?;
+        check_rate(&txn, rate, tenant_id, user_id, true).await?;
     }
     queue::enqueue(&txn, tenant_id, row.id).await?;
     events::append(

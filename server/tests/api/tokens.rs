@@ -143,3 +143,25 @@ async fn the_command_line_creates_a_working_token() {
     assert_eq!(me["username"], "admin");
     assert_eq!(me["role"], "viewer");
 }
+
+/// A token row whose role cannot be read (a damaged or hand-edited row)
+/// acts as nobody, not as its creator with no cap.
+#[tokio::test]
+async fn a_token_with_an_unreadable_role_is_refused() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    let response = create_token(&app, json!({ "name": "odd", "role": "viewer" })).await;
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.expect("JSON");
+    let ci = bearer(created["token"].as_str().expect("secret"));
+    let me = |client: reqwest::Client| {
+        let url = app.url("/api/v1/auth/me");
+        async move { client.get(url).send().await.expect("sent").status() }
+    };
+    assert_eq!(me(ci.clone()).await, 200);
+    app.db
+        .execute_unprepared("UPDATE api_tokens SET role = 'superuser'")
+        .await
+        .expect("update");
+    assert_eq!(me(ci).await, 401);
+}
