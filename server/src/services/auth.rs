@@ -262,13 +262,8 @@ struct TokenRow {
     revoked_at: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
     last_used_at: Option<DateTime<Utc>>,
-    user_id: i64,
-    tenant_id: i64,
-    role: String,
-    username: String,
-    is_platform_admin: bool,
-    tenant_slug: String,
-    tenant_name: String,
+    #[sea_orm(nested)]
+    member: Member,
 }
 
 /// The principal behind a bearer token, or `None` for an unknown, revoked or
@@ -303,20 +298,11 @@ pub async fn principal_for_token(
         return Ok(None);
     }
     let (id, last_used_at) = (row.token_id, row.last_used_at);
-    let member = Member {
-        user_id: row.user_id,
-        tenant_id: row.tenant_id,
-        role: row.role,
-        username: row.username,
-        is_platform_admin: row.is_platform_admin,
-        tenant_slug: row.tenant_slug,
-        tenant_name: row.tenant_name,
-    };
     // A token whose role cannot be read acts as nobody, not uncapped.
     let Some(cap) = Role::parse(&row.token_role) else {
         return Ok(None);
     };
-    let Some(principal) = member.principal(Credential::Token { id }, Some(cap)) else {
+    let Some(principal) = row.member.principal(Credential::Token { id }, Some(cap)) else {
         return Ok(None);
     };
     // One write a minute at most, not one per request.

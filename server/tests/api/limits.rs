@@ -4,19 +4,27 @@
 use serde_json::{json, Value};
 
 use crate::fleet::{create_module, publish, start_fleet, tarball, FleetSpec};
-use crate::helpers::{post_json, spawn_app};
+use crate::helpers::{post_json, spawn_app, TestApp};
+
+/// Modules `{prefix}0` … each with a version 1.0.0 to deploy; the artifact
+/// lives as long as the directory returned.
+async fn publish_modules(app: &TestApp, prefix: &str, count: usize) -> tempfile::TempDir {
+    let (client, address) = (&app.client, app.address.as_str());
+    let files = tempfile::tempdir().expect("temp dir");
+    let artifact = tarball(files.path(), "one", "exit 0\n");
+    for i in 0..count {
+        create_module(client, address, &format!("{prefix}{i}")).await;
+        publish(client, address, &format!("{prefix}{i}"), "1.0.0", &artifact).await;
+    }
+    files
+}
 
 #[tokio::test]
 async fn the_eleventh_deployment_in_a_minute_waits() {
     let app = spawn_app().await;
     let (client, address) = (&app.client, app.address.as_str());
     let _fleet = start_fleet(client, address, FleetSpec::new("dev", 1)).await;
-    let files = tempfile::tempdir().expect("temp dir");
-    let artifact = tarball(files.path(), "one", "exit 0\n");
-    for i in 0..11 {
-        create_module(client, address, &format!("m{i}")).await;
-        publish(client, address, &format!("m{i}"), "1.0.0", &artifact).await;
-    }
+    let _files = publish_modules(&app, "m", 11).await;
     for i in 0..10 {
         let body = json!({"module": format!("m{i}"), "version": "1.0.0", "environment": "dev"});
         let response = post_json(client, &app.url("/api/v1/deployments"), body).await;
@@ -48,12 +56,7 @@ async fn concurrent_requests_cannot_slip_past_the_limit() {
     let app = spawn_app().await;
     let (client, address) = (&app.client, app.address.as_str());
     let _fleet = start_fleet(client, address, FleetSpec::new("dev", 1)).await;
-    let files = tempfile::tempdir().expect("temp dir");
-    let artifact = tarball(files.path(), "one", "exit 0\n");
-    for i in 0..16 {
-        create_module(client, address, &format!("c{i}")).await;
-        publish(client, address, &format!("c{i}"), "1.0.0", &artifact).await;
-    }
+    let _files = publish_modules(&app, "c", 16).await;
     let url = app.url("/api/v1/deployments");
     let sent = (0..16).map(|i| {
         let body = json!({"module": format!("c{i}"), "version": "1.0.0", "environment": "dev"});
