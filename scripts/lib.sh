@@ -175,12 +175,18 @@ stop_postgres() {
   "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
 }
 
-# wait_for_http URL — until it answers 200, for at most 30 s.
+# wait_for_http URL [PID LOG] — until it answers 200, for at most 60 s. Given
+# the process behind it and its log, stop as soon as it exits and show the log.
 wait_for_http() {
-  local url=$1
-  for _ in $(seq 1 150); do
+  local url=$1 pid=${2:-} log=${3:-}
+  for _ in $(seq 1 300); do
     curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then break; fi
     sleep 0.2
   done
+  if [ -n "$log" ] && [ -f "$log" ]; then
+    echo "--- last lines of $(basename "$log") ---" >&2
+    tail -n 40 "$log" >&2
+  fi
   die "nothing answered at $url"
 }

@@ -54,11 +54,12 @@ run_browser_tests() {
   local name=$1 database_url=$2 port idp_port
   port=$(free_port)
   idp_port=$(free_port)
+  while [ "$idp_port" = "$port" ]; do idp_port=$(free_port); done
   mkdir -p "$work/$name"
   (cd end2end && OIDC_PORT=$idp_port OIDC_REDIRECT_URI="http://127.0.0.1:$port/auth/oidc/callback" \
     exec node fixtures/oidc-provider.mjs) >"$work/$name-idp.log" 2>&1 &
   idp_pid=$!
-  wait_for_http "http://127.0.0.1:$idp_port/.well-known/openid-configuration"
+  wait_for_http "http://127.0.0.1:$idp_port/.well-known/openid-configuration" "$idp_pid" "$work/$name-idp.log"
   HOTSWAP_ADDR="127.0.0.1:$port" HOTSWAP_DATA_DIR="$work/$name" HOTSWAP_DATABASE_URL="$database_url" \
     HOTSWAP_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" \
     HOTSWAP_OIDC_ISSUER="http://127.0.0.1:$idp_port" HOTSWAP_OIDC_CLIENT_ID=hotswap \
@@ -67,7 +68,7 @@ run_browser_tests() {
     HOTSWAP_SITE_ROOT="$SITE" HOTSWAP_APPROVAL_SWEEP_INTERVAL=1s HOTSWAP_LOG=warn \
     HOTSWAP_ALLOW_PRIVATE_TARGETS=true "$ROOT/target/debug/hotswap" serve >"$work/$name.log" 2>&1 &
   server_pid=$!
-  wait_for_http "http://127.0.0.1:$port/health"
+  wait_for_http "http://127.0.0.1:$port/health" "$server_pid" "$work/$name.log"
   say "browser tests on $name"
   if ! (cd end2end && HOTSWAP_E2E_URL="http://127.0.0.1:$port" HOTSWAP_E2E_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" \
     HOTSWAP_E2E_OIDC_ISSUER="http://127.0.0.1:$idp_port" npx playwright test); then
