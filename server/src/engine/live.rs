@@ -17,7 +17,7 @@ use axum::extract::ws::Utf8Bytes;
 use prometheus::{IntGauge, Registry};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder,
 };
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -30,7 +30,8 @@ use crate::services::events::{newest_id, read, EventRow};
 const TICK: Duration = Duration::from_millis(100);
 /// Events a slow client may fall behind before it re-reads from the database.
 const BUFFER: usize = 4096;
-/// PostgreSQL: notified ids waiting to be read, and the most read at once.
+/// PostgreSQL: notified ids waiting to be read. Either database: the most
+/// events read at once.
 const NOTIFIED: usize = 65_536;
 const READ_AT_ONCE: usize = 500;
 
@@ -185,7 +186,7 @@ impl LiveHub {
         let query = events::Entity::find()
             .filter(events::Column::Id.is_in(ids))
             .order_by_asc(events::Column::Id);
-        let rows = read(query, &self.inner.db).await;
+        let rows = read(query, None, &self.inner.db).await;
         match rows {
             Ok(rows) => self.publish(rows),
             Err(error) => tracing::warn!(%error, "could not read notified events"),
@@ -209,13 +210,12 @@ impl LiveHub {
             let after = self.inner.cursor.load(Ordering::SeqCst);
             let query = events::Entity::find()
                 .filter(events::Column::Id.gt(after))
-                .order_by_asc(events::Column::Id)
-                .limit(500);
-            let rows = read(query, &self.inner.db).await;
+                .order_by_asc(events::Column::Id);
+            let rows = read(query, Some(READ_AT_ONCE as u64), &self.inner.db).await;
             match rows {
                 Ok(rows) if rows.is_empty() => return,
                 Ok(rows) => {
-                    let full = rows.len() == 500;
+                    let full = rows.len() == READ_AT_ONCE;
                     self.publish(rows);
                     if !full {
                         return;

@@ -3,13 +3,13 @@
 use app::model::admin::{AuditEntry, AuditPage};
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QueryTrait, Set,
 };
 use serde_json::Value;
 
 use crate::entities::audit_entries;
-use crate::services::sql::{page, PageSize};
+use crate::services::sql::{self, page, PageSize};
 use crate::services::tenancy::Tenant;
 use crate::services::ServiceError;
 
@@ -95,9 +95,13 @@ pub async fn list(
         query = query.filter(audit_entries::Column::Id.lt(cursor));
     }
     let limit = AUDIT_PAGE.limit(filter.limit)?;
-    let rows = query
-        .order_by_desc(audit_entries::Column::Id)
-        .limit(PageSize::fetch(limit))
+    let statement = sql::limited(
+        db.get_database_backend(),
+        query.order_by_desc(audit_entries::Column::Id).into_query(),
+        PageSize::fetch(limit),
+    );
+    let rows = audit_entries::Entity::find()
+        .from_raw_sql(statement)
         .all(db)
         .await?;
     let (rows, next_cursor) = page(rows, limit, |r| r.id);

@@ -15,7 +15,7 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
     DatabaseTransaction, EntityTrait, FromQueryResult, IsolationLevel, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, QueryTrait, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -206,20 +206,22 @@ async fn check_rate(
     // Refused once the rows counted exceed what the limit allows.
     let allowed = u64::from(limit) + u64::from(with_new) - 1;
     let since = Utc::now() - chrono::Duration::minutes(1);
-    let recent: Vec<chrono::DateTime<Utc>> = deployments::Entity::find()
+    #[derive(FromQueryResult)]
+    struct Requested {
+        created_at: chrono::DateTime<Utc>,
+    }
+    let query = deployments::Entity::find()
         .select_only()
         .column(deployments::Column::CreatedAt)
         .filter(deployments::Column::TenantId.eq(tenant_id))
         .filter(deployments::Column::RequestedBy.eq(user_id))
         .filter(deployments::Column::CreatedAt.gt(since))
-        .order_by_asc(deployments::Column::CreatedAt)
-        .limit(allowed + 1)
-        .into_tuple()
-        .all(db)
-        .await?;
+        .order_by_asc(deployments::Column::CreatedAt);
+    let statement = sql::limited(db.get_database_backend(), query.into_query(), allowed + 1);
+    let recent = Requested::find_by_statement(statement).all(db).await?;
     match recent.first() {
         Some(oldest) if recent.len() as u64 > allowed => {
-            let wait = (*oldest - since).num_seconds().clamp(1, 60) as u64;
+            let wait = (oldest.created_at - since).num_seconds().clamp(1, 60) as u64;
             Err(ServiceError::TooManyAttempts {
                 retry_after_secs: wait,
             })

@@ -7,7 +7,7 @@ use app::model::event::{Event, EventInfo, EventKind};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, Select, Set,
+    QueryOrder, QuerySelect, QueryTrait, Select, Set,
 };
 
 use std::sync::LazyLock;
@@ -16,7 +16,7 @@ use sea_orm::{DatabaseBackend, DatabaseConnection, Statement};
 use tokio::sync::Notify;
 
 use crate::entities::events;
-use crate::services::ServiceError;
+use crate::services::{sql, ServiceError};
 
 pub async fn append(
     db: &impl ConnectionTrait,
@@ -93,9 +93,8 @@ pub async fn of_deployment(
         .filter(events::Column::TenantId.eq(tenant_id))
         .filter(events::Column::DeploymentId.eq(deployment_id))
         .filter(events::Column::Id.gt(after))
-        .order_by_asc(events::Column::Id)
-        .limit(limit);
-    Ok(read(query, db)
+        .order_by_asc(events::Column::Id);
+    Ok(read(query, Some(limit), db)
         .await?
         .iter()
         .filter_map(EventRow::info)
@@ -132,12 +131,19 @@ impl EventRow {
     }
 }
 
-/// Runs an event query, reading each row's kind as text.
+/// Runs an event query for at most `limit` rows ([`sql::limited`]), reading
+/// each row's kind as text.
 pub async fn read(
     query: Select<events::Entity>,
+    limit: Option<u64>,
     db: &impl ConnectionTrait,
 ) -> Result<Vec<EventRow>, ServiceError> {
-    Ok(query.into_model::<EventRow>().all(db).await?)
+    let backend = db.get_database_backend();
+    let statement = match limit {
+        Some(limit) => sql::limited(backend, query.into_query(), limit),
+        None => backend.build(&query.into_query()),
+    };
+    Ok(EventRow::find_by_statement(statement).all(db).await?)
 }
 
 /// Woken by every event written in this process (SQLite's signal to the
@@ -196,8 +202,8 @@ pub async fn missed(
     if let Some(id) = deployment_id {
         query = query.filter(events::Column::DeploymentId.eq(id));
     }
-    let query = query.order_by_asc(events::Column::Id).limit(limit);
-    Ok(read(query, db)
+    let query = query.order_by_asc(events::Column::Id);
+    Ok(read(query, Some(limit), db)
         .await?
         .iter()
         .filter_map(EventRow::info)

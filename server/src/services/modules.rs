@@ -4,7 +4,7 @@ use app::model::module::{ModuleInfo, VersionInfo};
 use app::model::role::Action;
 use app::model::validate;
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, Order, Query};
+use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -109,16 +109,23 @@ pub async fn list(
     db: &DatabaseConnection,
     tenant: &Tenant,
 ) -> Result<Vec<ModuleInfo>, ServiceError> {
-    // Each module's newest version comes along in the same query.
+    // Each module's newest version comes along in the same query, found as
+    // `MAX(id)` so no limit is bound (see `sql::limited`).
+    let newest = Alias::new("newest");
+    let newest_id = Query::select()
+        .expr(Expr::col((newest.clone(), module_versions::Column::Id)).max())
+        .from_as(module_versions::Entity, newest.clone())
+        .and_where(
+            Expr::col((newest, module_versions::Column::ModuleId))
+                .equals((modules::Entity, modules::Column::Id)),
+        )
+        .to_owned();
     let latest = Query::select()
         .column(module_versions::Column::Version)
         .from(module_versions::Entity)
         .and_where(
-            Expr::col((module_versions::Entity, module_versions::Column::ModuleId))
-                .equals((modules::Entity, modules::Column::Id)),
+            Expr::col((module_versions::Entity, module_versions::Column::Id)).eq(scalar(newest_id)),
         )
-        .order_by(module_versions::Column::Id, Order::Desc)
-        .limit(1)
         .to_owned();
     let rows = scoped::<modules::Entity>(tenant)
         .expr_as(scalar(latest), "latest_version")

@@ -10,15 +10,15 @@ use chrono::{DateTime, Duration, Utc};
 use rand::distributions::{Alphanumeric, DistString};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde::Deserialize;
 
 use crate::domain::token::hash;
 use crate::entities::{enrollment_tokens, environments, node_samples, nodes};
 use crate::services::principal::Principal;
-use crate::services::sql::{page, PageSize};
+use crate::services::sql::{self, page, PageSize};
 use crate::services::tenancy::{scoped, Tenant};
 use crate::services::ServiceError;
 
@@ -485,9 +485,13 @@ pub async fn list(
         }
         query = query.filter(nodes::Column::Name.gt(cursor.as_str()));
     }
-    let rows = query
-        .order_by_asc(nodes::Column::Name)
-        .limit(PageSize::fetch(limit))
+    let statement = sql::limited(
+        db.get_database_backend(),
+        query.order_by_asc(nodes::Column::Name).into_query(),
+        PageSize::fetch(limit),
+    );
+    let rows = nodes::Entity::find()
+        .from_raw_sql(statement)
         .all(db)
         .await?;
     let (rows, next_cursor) = page(rows, limit, |n| n.name.clone());
