@@ -1,7 +1,7 @@
 //! Nodes: enrollment with a token an Admin created, the node credential that
 //! replaces it, and what agents report about themselves.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use app::model::lifecycle::{DeploymentStatus, NodeStatus, StepStatus};
 use app::model::module::{NodeFilter, NodeInfo, NodePage};
@@ -10,8 +10,8 @@ use chrono::{DateTime, Duration, Utc};
 use rand::distributions::{Alphanumeric, DistString};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde::Deserialize;
 
@@ -485,15 +485,33 @@ pub async fn list(
         }
         query = query.filter(nodes::Column::Name.gt(cursor.as_str()));
     }
+    /// What a node line shows; its documents as text, parsed once.
+    #[derive(FromQueryResult)]
+    struct Line {
+        id: i64,
+        environment_id: i64,
+        name: String,
+        pool: Option<String>,
+        status: NodeStatus,
+        labels: String,
+        versions: String,
+        agent_version: Option<String>,
+        last_heartbeat_at: Option<DateTime<Utc>>,
+    }
+    use nodes::Column as C;
+    let query = query
+        .select_only()
+        .columns([C::Id, C::EnvironmentId, C::Name, C::Pool, C::Status])
+        .column_as(sql::json_document(C::Labels), "labels")
+        .column_as(sql::json_document(C::Versions), "versions")
+        .columns([C::AgentVersion, C::LastHeartbeatAt])
+        .order_by_asc(C::Name);
     let statement = sql::limited(
         db.get_database_backend(),
-        query.order_by_asc(nodes::Column::Name).into_query(),
+        query.into_query(),
         PageSize::fetch(limit),
     );
-    let rows = nodes::Entity::find()
-        .from_raw_sql(statement)
-        .all(db)
-        .await?;
+    let rows = Line::find_by_statement(statement).all(db).await?;
     let (rows, next_cursor) = page(rows, limit, |n| n.name.clone());
     let items = rows
         .into_iter()
@@ -503,10 +521,8 @@ pub async fn list(
             name: n.name,
             pool: n.pool,
             status: n.status,
-            labels: serde_json::from_value::<BTreeMap<String, String>>(n.labels)
-                .unwrap_or_default(),
-            versions: serde_json::from_value::<BTreeMap<String, String>>(n.versions)
-                .unwrap_or_default(),
+            labels: sql::string_map(&n.labels),
+            versions: sql::string_map(&n.versions),
             agent_version: n.agent_version,
             last_heartbeat_at: n.last_heartbeat_at,
         })

@@ -1,5 +1,7 @@
 //! Small pieces of query building shared by the read paths.
 
+use std::collections::BTreeMap;
+
 use sea_orm::sea_query::{Alias, BinOper, Expr, IntoColumnRef, SelectStatement, SimpleExpr};
 use sea_orm::{DatabaseBackend, Statement};
 
@@ -18,6 +20,18 @@ pub fn json_text(column: impl IntoColumnRef, key: &str) -> SimpleExpr {
     Expr::col(column)
         .binary(BinOper::Custom("->>"), key)
         .cast_as(Alias::new("TEXT"))
+}
+
+/// A JSON column as its text, for a document decoded straight into the type
+/// the caller wants rather than through a `serde_json::Value` first.
+pub fn json_document(column: impl IntoColumnRef) -> SimpleExpr {
+    Expr::col(column).cast_as(Alias::new("TEXT"))
+}
+
+/// A JSON object of strings read as text ([`json_document`]); anything else
+/// reads as empty.
+pub fn string_map(text: &str) -> BTreeMap<String, String> {
+    serde_json::from_str(text).unwrap_or_default()
 }
 
 /// `query` with at most `limit` rows, built for `backend`. On PostgreSQL the

@@ -138,6 +138,8 @@ pub async fn start_fleet(client: &reqwest::Client, address: &str, spec: FleetSpe
                 "300ms",
                 "--probe-interval",
                 "100ms",
+                "--labels",
+                "zone=test,tier=web",
                 "--health-grace",
                 "3s",
             ]

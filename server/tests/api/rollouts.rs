@@ -63,6 +63,15 @@ async fn direct_swaps_every_node_and_a_finished_deployment_rolls_back() {
     let detail = wait_finished(client, address, second, LIMIT).await;
     assert_eq!(detail["status"], "succeeded", "{detail}");
     assert_eq!(fleet.currents("app"), vec![some("2.0.0"); 4]);
+    // The node list shows what each node reports running, and its labels.
+    for node in crate::fleet::nodes(client, address).await {
+        assert_eq!(node["versions"], json!({"app": "2.0.0"}), "{node}");
+        assert_eq!(
+            node["labels"],
+            json!({"tier": "web", "zone": "test"}),
+            "{node}"
+        );
+    }
     assert!(
         detail["nodes"]
             .as_array()
