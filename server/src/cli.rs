@@ -1,11 +1,12 @@
-//! The command line. Every flag also has a `HOTSWAP_*` variable (see [`crate::config`]).
+//! The command line. Every flag also has a `HOTSWAP_*` variable and a key in
+//! the configuration file (see [`crate::config`]).
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, Overrides};
+use crate::config::{Config, Overrides, Sources};
 use crate::startup::Application;
 
 #[derive(Debug, Parser)]
@@ -24,7 +25,10 @@ pub enum Command {
     /// Serve the web UI, the REST API and the workers (the default).
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
-    Migrate(DatabaseArgs),
+    Migrate(ConfigArgs),
+    /// Check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Manage API tokens from the command line (bootstrap, automation).
     #[command(subcommand)]
     Token(TokenCommand),
@@ -40,6 +44,13 @@ pub struct DemoArgs {
     /// Address to listen on [default: 127.0.0.1:3000]
     #[arg(long)]
     pub addr: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and print each setting's effective value
+    /// and where it comes from, secrets hidden; exits non-zero when invalid.
+    Check(ConfigArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,7 +77,7 @@ pub struct TokenCreateArgs {
     #[arg(long)]
     pub expires: Option<String>,
     #[command(flatten)]
-    pub database: DatabaseArgs,
+    pub config: ConfigArgs,
 }
 
 #[derive(Debug, Default, Args)]
@@ -78,11 +89,14 @@ pub struct ServeArgs {
     #[arg(long)]
     pub workers: Option<usize>,
     #[command(flatten)]
-    pub database: DatabaseArgs,
+    pub config: ConfigArgs,
 }
 
 #[derive(Debug, Default, Args)]
-pub struct DatabaseArgs {
+pub struct ConfigArgs {
+    /// A TOML configuration file; environment variables override it [env: HOTSWAP_CONFIG]
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// Directory for the embedded database [env: HOTSWAP_DATA_DIR] [default: ./hotswap-data]
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -91,20 +105,27 @@ pub struct DatabaseArgs {
 pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => {
-            let config = Config::from_env(Overrides {
-                addr: args.addr,
-                data_dir: args.database.data_dir,
-                workers: args.workers,
-            })?;
+            let config = Config::from_env(
+                args.config.config.as_deref(),
+                Overrides {
+                    addr: args.addr,
+                    data_dir: args.config.data_dir,
+                    workers: args.workers,
+                },
+            )?;
             crate::telemetry::init(&config.log);
             serve(config).await
         }
+        Command::Config(ConfigCommand::Check(args)) => check_config(args),
         Command::Migrate(args) => {
-            let config = Config::from_env(Overrides {
-                addr: None,
-                data_dir: args.data_dir,
-                workers: None,
-            })?;
+            let config = Config::from_env(
+                args.config.as_deref(),
+                Overrides {
+                    addr: None,
+                    data_dir: args.data_dir,
+                    workers: None,
+                },
+            )?;
             crate::telemetry::init(&config.log);
             let db = crate::db::connect(&config.database).await?;
             crate::db::migrate(&db).await?;
@@ -120,11 +141,14 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
 async fn create_token(args: TokenCreateArgs) -> anyhow::Result<()> {
     use app::model::role::Role;
 
-    let config = Config::from_env(Overrides {
-        addr: None,
-        data_dir: args.database.data_dir,
-        workers: None,
-    })?;
+    let config = Config::from_env(
+        args.config.config.as_deref(),
+        Overrides {
+            addr: None,
+            data_dir: args.config.data_dir,
+            workers: None,
+        },
+    )?;
     let db = crate::db::connect(&config.database).await?;
     crate::db::migrate(&db).await?;
     let role = args
@@ -158,6 +182,21 @@ async fn create_token(args: TokenCreateArgs) -> anyhow::Result<()> {
         "Created token {:?} ({}) for {} in {}. It is shown only this once.",
         created.info.name, created.info.role, args.user, args.tenant
     );
+    Ok(())
+}
+
+/// `hotswap config check`: the settings as the server would read them.
+fn check_config(args: ConfigArgs) -> anyhow::Result<()> {
+    let sources = Sources::from_env(args.config.as_deref())?;
+    sources.config(Overrides {
+        addr: None,
+        data_dir: args.data_dir,
+        workers: None,
+    })?;
+    for line in sources.describe() {
+        println!("{line}");
+    }
+    eprintln!("hotswap: the configuration is valid");
     Ok(())
 }
 

@@ -1,4 +1,7 @@
-//! Configuration, read once at start from `HOTSWAP_*` environment variables.
+//! Configuration, read once at start from `HOTSWAP_*` environment variables
+//! and an optional TOML file (`--config FILE` or `HOTSWAP_CONFIG`; each key
+//! is listed in [`settings`], the example is `hotswap.example.toml`). A
+//! variable wins over the file, a command-line flag over both.
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
@@ -31,8 +34,14 @@
 //!
 //! A value that does not parse stops the start with a message naming the variable.
 
+mod file;
+pub mod settings;
+
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+pub use file::ConfigFile;
+use settings::{Exposure, SETTINGS};
 
 /// Quiet about each applied migration and each SQL statement unless asked.
 const DEFAULT_LOG_FILTER: &str = "info,sea_orm_migration=warn,sqlx=warn";
@@ -90,17 +99,118 @@ pub enum ConfigError {
         value: String,
         reason: String,
     },
-    #[error("could not create the data directory {path}: {source}")]
+    #[error("{path}:{line}: {message}")]
+    File {
+        path: String,
+        line: usize,
+        message: String,
+    },
+    #[error("could not read the configuration file {path}")]
+    Unreadable {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("could not create the data directory {path}")]
     DataDir {
         path: String,
         source: std::io::Error,
     },
 }
 
+/// Where the configuration comes from: the environment and, when one is
+/// named, a file.
+pub struct Sources<E> {
+    env: E,
+    file: Option<ConfigFile>,
+}
+
+impl Sources<fn(&str) -> Option<String>> {
+    /// The process environment, and the file `path` names, or else
+    /// `HOTSWAP_CONFIG`.
+    pub fn from_env(path: Option<&Path>) -> Result<Self, ConfigError> {
+        fn env(key: &str) -> Option<String> {
+            std::env::var(key).ok()
+        }
+        Self::new(env, path)
+    }
+}
+
+impl<E: Fn(&str) -> Option<String>> Sources<E> {
+    pub fn new(env: E, path: Option<&Path>) -> Result<Self, ConfigError> {
+        let named = path
+            .map(Path::to_path_buf)
+            .or_else(|| set(&env, "HOTSWAP_CONFIG").map(PathBuf::from));
+        let file = named.as_deref().map(ConfigFile::read).transpose()?;
+        Ok(Self { env, file })
+    }
+
+    /// The configuration these sources give; a value the file gave that is
+    /// refused names the file and its line.
+    pub fn config(&self, overrides: Overrides) -> Result<Config, ConfigError> {
+        Config::from_lookup(|key| self.value(key).map(|(value, _)| value), overrides).map_err(
+            |error| match (&error, &self.file) {
+                (
+                    ConfigError::Invalid {
+                        variable,
+                        value,
+                        reason,
+                    },
+                    Some(file),
+                ) if set(&self.env, variable).is_none() && file.value(variable).is_some() => {
+                    match settings::by_variable(variable) {
+                        Some(setting) => file.refused(setting, value, reason),
+                        None => error,
+                    }
+                }
+                _ => error,
+            },
+        )
+    }
+
+    /// The value of `variable` and where it came from.
+    fn value(&self, variable: &str) -> Option<(String, String)> {
+        if let Some(value) = set(&self.env, variable) {
+            return Some((value, format!("environment {variable}")));
+        }
+        let file = self.file.as_ref()?;
+        let value = file.value(variable)?;
+        let line = file.line(variable).unwrap_or(1);
+        Some((
+            value.to_string(),
+            format!("{}:{line}", file.path().display()),
+        ))
+    }
+
+    /// Every setting, its effective value (secrets hidden) and its source,
+    /// as `hotswap config check` prints them: TOML, a default as a comment.
+    pub fn describe(&self) -> Vec<String> {
+        SETTINGS
+            .iter()
+            .map(|setting| match self.value(setting.variable) {
+                Some((value, source)) => {
+                    let shown = match setting.exposure {
+                        Exposure::Plain => value,
+                        Exposure::Url => redact_url(&value),
+                        Exposure::Secret => "(set, hidden)".into(),
+                    };
+                    format!("{} = {shown:?}  # {source}", setting.key)
+                }
+                None => format!("# {}: default, {}", setting.key, setting.default),
+            })
+            .collect()
+    }
+}
+
+/// A variable's value, unless unset or blank.
+fn set(env: &impl Fn(&str) -> Option<String>, key: &str) -> Option<String> {
+    env(key).filter(|v| !v.trim().is_empty())
+}
+
 impl Config {
-    /// Reads the process environment.
-    pub fn from_env(overrides: Overrides) -> Result<Self, ConfigError> {
-        Self::from_lookup(|key| std::env::var(key).ok(), overrides)
+    /// Reads the process environment, and the configuration file `path`
+    /// names (or `HOTSWAP_CONFIG`).
+    pub fn from_env(path: Option<&Path>, overrides: Overrides) -> Result<Self, ConfigError> {
+        Sources::from_env(path)?.config(overrides)
     }
 
     /// Reads configuration through `lookup`, so tests need not touch the process environment.
@@ -515,6 +625,146 @@ mod tests {
         ));
         assert!(text.contains("HOTSWAP_ADMIN_PASSWORD"), "{text}");
         assert!(!text.contains("short"), "{text}");
+    }
+
+    const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../hotswap.example.toml");
+
+    /// Sources of the environment `vars` and the file `text`.
+    fn sources(
+        vars: &[(&str, &str)],
+        text: &str,
+    ) -> (tempfile::TempDir, Sources<impl Fn(&str) -> Option<String>>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("hotswap.toml");
+        std::fs::write(&path, text).expect("written");
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let sources = Sources::new(move |k: &str| vars.get(k).cloned(), Some(&path)).expect("read");
+        (dir, sources)
+    }
+
+    #[test]
+    fn the_example_file_sets_every_setting_but_the_secrets_and_is_valid() {
+        let sources = Sources::new(|_: &str| None, Some(Path::new(EXAMPLE))).expect("readable");
+        let file = sources.file.as_ref().expect("a file");
+        for setting in SETTINGS {
+            let secret = setting.exposure == Exposure::Secret;
+            assert_eq!(
+                file.value(setting.variable).is_some(),
+                !secret,
+                "{} in the example",
+                setting.key
+            );
+        }
+        let cfg = sources
+            .config(Overrides::default())
+            .expect("the example is valid");
+        assert_eq!(cfg.database.max_connections, 4);
+        assert_eq!(
+            cfg.engine.switch_commands["reload-lb"],
+            "systemctl reload haproxy"
+        );
+        let oidc = cfg.oidc.expect("single sign-on");
+        assert_eq!(
+            (oidc.client_id.as_str(), oidc.roles.rules.len()),
+            ("hotswap", 2)
+        );
+        assert!(cfg.engine.outbound.allows("10.1.2.3".parse().expect("ip")));
+        assert!(!cfg.engine.outbound.allows("10.2.0.1".parse().expect("ip")));
+    }
+
+    #[test]
+    fn the_environment_wins_over_the_file_and_the_file_over_defaults() {
+        let (_dir, sources) = sources(
+            &[("HOTSWAP_ADDR", "127.0.0.1:4100")],
+            "addr = \"127.0.0.1:4000\"\n[engine]\nworkers = 5\n[database]\nurl = \"sqlite::memory:\"\n",
+        );
+        let cfg = sources.config(Overrides::default()).expect("valid");
+        assert_eq!(cfg.addr.to_string(), "127.0.0.1:4100");
+        assert_eq!(cfg.engine.workers, 5);
+        assert_eq!(cfg.engine.lease, chrono::Duration::seconds(30));
+        let described = sources.describe();
+        assert!(
+            described
+                .contains(&"addr = \"127.0.0.1:4100\"  # environment HOTSWAP_ADDR".to_string()),
+            "{described:?}"
+        );
+        assert!(
+            described
+                .iter()
+                .any(|l| l.ends_with("hotswap.toml:3") && l.starts_with("engine.workers = \"5\"")),
+            "{described:?}"
+        );
+        assert!(
+            described.contains(&"# engine.job_lease: default, 30s".to_string()),
+            "{described:?}"
+        );
+    }
+
+    #[test]
+    fn a_bad_value_in_the_file_names_the_file_its_line_and_key() {
+        let (dir, sources) = sources(
+            &[],
+            "addr = \"127.0.0.1:3000\"\n\n[database]\nmax_connections = 0\n",
+        );
+        let text = error_text(sources.config(Overrides::default()));
+        let path = dir.path().join("hotswap.toml");
+        assert!(
+            text.starts_with(&format!(
+                "{}:4: database.max_connections = \"0\" is not valid",
+                path.display()
+            )),
+            "{text}"
+        );
+        // The same value from the environment is the environment's fault.
+        let (_dir, sources) = sources_with_env_bad();
+        let text = error_text(sources.config(Overrides::default()));
+        assert!(text.starts_with("HOTSWAP_WORKERS="), "{text}");
+    }
+
+    fn sources_with_env_bad() -> (tempfile::TempDir, Sources<impl Fn(&str) -> Option<String>>) {
+        sources(&[("HOTSWAP_WORKERS", "lots")], "[engine]\nworkers = 3\n")
+    }
+
+    #[test]
+    fn secrets_are_never_described() {
+        let (_dir, sources) = sources(
+            &[
+                ("HOTSWAP_ADMIN_PASSWORD", "correct horse battery"),
+                ("HOTSWAP_OIDC_CLIENT_SECRET", "client-s3cret"),
+            ],
+            "[database]\nurl = \"postgres://hotswap:hunter2@db/hotswap\"\n",
+        );
+        let described = sources.describe().join("\n");
+        for secret in ["correct horse", "client-s3cret", "hunter2"] {
+            assert!(!described.contains(secret), "{described}");
+        }
+        assert!(
+            described.contains("admin_password = \"(set, hidden)\""),
+            "{described}"
+        );
+        assert!(
+            described.contains("postgres://hotswap:***@db/hotswap"),
+            "{described}"
+        );
+    }
+
+    #[test]
+    fn hotswap_config_names_the_file_when_no_flag_does() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("from-env.toml");
+        std::fs::write(&path, "[engine]\nworkers = 7\n").expect("written");
+        let named = path.display().to_string();
+        let env = move |k: &str| (k == "HOTSWAP_CONFIG").then(|| named.clone());
+        let cfg = Sources::new(env, None)
+            .expect("read")
+            .config(Overrides::default())
+            .expect("valid");
+        assert_eq!(cfg.engine.workers, 7);
+        let missing = Sources::new(|_: &str| None, Some(&dir.path().join("absent.toml")));
+        assert!(matches!(missing, Err(ConfigError::Unreadable { .. })));
     }
 
     #[test]

@@ -170,3 +170,86 @@ async fn an_agent_with_a_wrong_enrollment_token_is_refused() {
         "{stderr}"
     );
 }
+
+/// `hotswap config check` validates the example file and shows what applies,
+/// the environment over the file, secrets hidden.
+#[test]
+fn config_check_shows_the_effective_settings() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../hotswap.example.toml");
+    let out = hotswap()
+        .args(["config", "check", "--config", example])
+        .env("HOTSWAP_WORKERS", "3")
+        .env("HOTSWAP_ADMIN_PASSWORD", "a-long-enough-secret")
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("engine.workers = \"3\"  # environment HOTSWAP_WORKERS"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("log.format = \"text\"  # "), "{stdout}");
+    assert!(
+        stdout.contains("admin_password = \"(set, hidden)\""),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("a-long-enough-secret"), "{stdout}");
+}
+
+/// A configuration file with a typo or a bad value stops the start, naming
+/// the file, the line and the key; nothing panics.
+#[test]
+fn a_bad_config_file_is_refused_with_its_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("hotswap.toml");
+    for (text, expected) in [
+        (
+            "addr = \"127.0.0.1:0\"\n[engine]\nworkres = 2\n",
+            ":3: unknown key `engine.workres` (did you mean `engine.workers`?)",
+        ),
+        (
+            "[engine]\nworkers = 2\nstep_timeout = \"soon\"\n",
+            ":3: engine.step_timeout = \"soon\" is not valid",
+        ),
+    ] {
+        std::fs::write(&file, text).expect("written");
+        for args in [&["serve"][..], &["config", "check"]] {
+            let out = hotswap()
+                .args(args)
+                .arg("--config")
+                .arg(&file)
+                .args(["--data-dir"])
+                .arg(dir.path())
+                .output()
+                .expect("runs");
+            assert!(!out.status.success(), "{args:?} {text}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains(&format!("{}{expected}", file.display())),
+                "{args:?}: {stderr}"
+            );
+            assert!(!stderr.contains("panicked"), "{stderr}");
+        }
+    }
+}
+
+/// The file named by `HOTSWAP_CONFIG` is the one a command reads: here it
+/// says where `hotswap migrate` puts the embedded database.
+#[test]
+fn hotswap_config_points_a_command_at_its_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("from-the-file");
+    let file = dir.path().join("hotswap.toml");
+    std::fs::write(
+        &file,
+        format!("data_dir = {:?}\n", data.display().to_string()),
+    )
+    .expect("written");
+    let out = hotswap()
+        .arg("migrate")
+        .env("HOTSWAP_CONFIG", &file)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{out:?}");
+    assert!(data.join("hotswap.db").exists());
+}
