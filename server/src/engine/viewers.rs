@@ -158,6 +158,7 @@ mod tests {
             },
             role: app::model::role::Role::Viewer,
             is_platform_admin: false,
+            must_change_password: false,
             credential: Credential::Session,
         }
     }

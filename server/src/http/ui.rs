@@ -107,10 +107,9 @@ async fn read_viewer() -> Result<Option<Viewer>, AppError> {
     let Some(p) = principal else {
         return Ok(None);
     };
-    let (tenants, last_event_id, must_change_password) = tokio::try_join!(
+    let (tenants, last_event_id) = tokio::try_join!(
         tenants::of_user(&state.db, p.user_id),
         crate::services::events::newest_id(&state.db, Some(p.tenant.id)),
-        users::must_change_password(&state.db, p.user_id),
     )?;
     let tenants = tenants
         .into_iter()
@@ -122,7 +121,7 @@ async fn read_viewer() -> Result<Option<Viewer>, AppError> {
         .collect();
     Ok(Some(Viewer {
         last_event_id,
-        must_change_password,
+        must_change_password: p.must_change_password,
         username: p.username,
         tenant: p.tenant.slug,
         role: p.role,

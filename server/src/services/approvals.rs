@@ -268,6 +268,9 @@ async fn states(
     deps: &[deployments::Model],
     envs: &[environments::Model],
 ) -> Result<HashMap<i64, ApprovalState>, ServiceError> {
+    if deps.is_empty() {
+        return Ok(HashMap::new());
+    }
     let ids: Vec<i64> = deps.iter().map(|d| d.id).collect();
     let rows = approvals::Entity::find()
         .filter(approvals::Column::DeploymentId.is_in(ids))
@@ -275,13 +278,17 @@ async fn states(
         .all(db)
         .await?;
     let approver_ids: Vec<i64> = rows.iter().map(|r| r.approver_id).collect();
-    let names: HashMap<i64, String> = users::Entity::find()
-        .filter(users::Column::Id.is_in(approver_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.username))
-        .collect();
+    let names: HashMap<i64, String> = if approver_ids.is_empty() {
+        HashMap::new()
+    } else {
+        users::Entity::find()
+            .filter(users::Column::Id.is_in(approver_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.username))
+            .collect()
+    };
     let mut out: HashMap<i64, ApprovalState> = HashMap::new();
     for dep in deps {
         let Some(env) = envs.iter().find(|e| e.id == dep.environment_id) else {

@@ -182,6 +182,7 @@ struct Member {
     role: String,
     username: String,
     is_platform_admin: bool,
+    must_change_password: bool,
     tenant_slug: String,
     tenant_name: String,
 }
@@ -195,6 +196,7 @@ fn members() -> Select<memberships::Entity> {
         .column(memberships::Column::Role)
         .column_as(users::Column::Username, "username")
         .column_as(users::Column::IsPlatformAdmin, "is_platform_admin")
+        .column_as(users::Column::MustChangePassword, "must_change_password")
         .column_as(tenants::Column::Slug, "tenant_slug")
         .column_as(tenants::Column::Name, "tenant_name")
         .join(
@@ -231,6 +233,7 @@ impl Member {
             role: role_cap.map_or(role, |cap| cap.min(role)),
             is_platform_admin: self.is_platform_admin
                 && role_cap.is_none_or(|cap| cap == Role::Admin && role == Role::Admin),
+            must_change_password: self.must_change_password,
             credential,
         })
     }

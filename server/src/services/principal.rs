@@ -19,6 +19,8 @@ pub struct Principal {
     pub tenant: Tenant,
     pub role: Role,
     pub is_platform_admin: bool,
+    /// Read with the principal, so a page need not read the account again.
+    pub must_change_password: bool,
     pub credential: Credential,
 }
 

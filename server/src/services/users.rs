@@ -278,13 +278,3 @@ pub async fn change_password(
     active.update(db).await?;
     Ok(())
 }
-
-pub async fn must_change_password(
-    db: &DatabaseConnection,
-    user_id: i64,
-) -> Result<bool, ServiceError> {
-    Ok(users::Entity::find_by_id(user_id)
-        .one(db)
-        .await?
-        .is_some_and(|u| u.must_change_password))
-}

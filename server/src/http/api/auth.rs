@@ -136,14 +136,12 @@ async fn me_of(state: &AppState, user_id: i64, tenant_id: i64) -> ApiResult<Me> 
 }
 
 async fn me(state: &AppState, principal: &Principal) -> ApiResult<Me> {
-    let must_change_password =
-        crate::services::users::must_change_password(&state.db, principal.user_id).await?;
     Ok(Me {
         username: principal.username.clone(),
         tenant: principal.tenant.slug.clone(),
         role: principal.role,
         is_platform_admin: principal.is_platform_admin,
-        must_change_password,
+        must_change_password: principal.must_change_password,
         tenants: tenants::of_user(&state.db, principal.user_id).await?,
     })
 }
