@@ -7,7 +7,8 @@ use app::model::environment::FreezeInfo;
 use app::model::role::Action;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Map, Value};
 
@@ -86,23 +87,32 @@ pub async fn list_all(
     principal: &Principal,
 ) -> Result<Vec<FreezeInfo>, ServiceError> {
     principal.require(Action::Read)?;
-    let envs: HashMap<i64, environments::Model> = scoped::<environments::Entity>(&principal.tenant)
-        .order_by_asc(environments::Column::Position)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e))
-        .collect();
+    /// A window and the name of its environment, read together.
+    #[derive(FromQueryResult)]
+    struct Row {
+        #[sea_orm(nested)]
+        window: freeze_windows::Model,
+        environment_name: String,
+    }
     let now = Utc::now();
-    let mut rows: Vec<freeze_windows::Model> = freeze_windows::Entity::find()
+    let rows = freeze_windows::Entity::find()
+        .column_as(environments::Column::Name, "environment_name")
+        .join(
+            JoinType::InnerJoin,
+            freeze_windows::Entity::belongs_to(environments::Entity)
+                .from(freeze_windows::Column::EnvironmentId)
+                .to(environments::Column::Id)
+                .into(),
+        )
         .filter(freeze_windows::Column::TenantId.eq(principal.tenant.id))
+        .order_by_asc(environments::Column::Position)
         .order_by_asc(freeze_windows::Column::Id)
+        .into_model::<Row>()
         .all(db)
         .await?;
-    rows.sort_by_key(|w| (envs.get(&w.environment_id).map(|e| e.position), w.id));
     Ok(rows
         .iter()
-        .filter_map(|row| Some(info(row, &envs.get(&row.environment_id)?.name, now)))
+        .map(|row| info(&row.window, &row.environment_name, now))
         .collect())
 }
 

@@ -1,17 +1,15 @@
 //! Nodes: enrollment with a token an Admin created, the node credential that
 //! replaces it, and what agents report about themselves.
 
-use std::collections::HashMap;
-
 use app::model::lifecycle::{DeploymentStatus, NodeStatus, StepStatus};
 use app::model::module::{NodeFilter, NodeInfo, NodePage};
 use app::model::role::Action;
 use chrono::{DateTime, Duration, Utc};
 use rand::distributions::{Alphanumeric, DistString};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde::Deserialize;
 
@@ -454,23 +452,18 @@ pub async fn list(
     filter: &NodeFilter,
 ) -> Result<NodePage, ServiceError> {
     let limit = NODE_PAGE.limit(filter.limit)?;
-    let envs: HashMap<i64, String> = scoped::<environments::Entity>(tenant)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e.name))
-        .collect();
     let mut query = scoped::<nodes::Entity>(tenant);
     if let Some(name) = &filter.environment {
-        match envs.iter().find(|(_, n)| *n == name) {
-            Some((id, _)) => query = query.filter(nodes::Column::EnvironmentId.eq(*id)),
-            None => {
-                return Ok(NodePage {
-                    items: Vec::new(),
-                    next_cursor: None,
-                })
-            }
-        }
+        // By id, found by name in the same statement: an unknown name
+        // matches no node.
+        let id = Query::select()
+            .column(environments::Column::Id)
+            .from(environments::Entity)
+            .and_where(environments::Column::TenantId.eq(tenant.id))
+            .and_where(environments::Column::Name.eq(name.as_str()))
+            .to_owned();
+        query = query
+            .filter(Expr::col((nodes::Entity, nodes::Column::EnvironmentId)).eq(sql::scalar(id)));
     }
     if let Some(status) = filter.status {
         query = query.filter(nodes::Column::Status.eq(status));
@@ -489,7 +482,7 @@ pub async fn list(
     #[derive(FromQueryResult)]
     struct Line {
         id: i64,
-        environment_id: i64,
+        environment: String,
         name: String,
         pool: Option<String>,
         status: NodeStatus,
@@ -501,7 +494,15 @@ pub async fn list(
     use nodes::Column as C;
     let query = query
         .select_only()
-        .columns([C::Id, C::EnvironmentId, C::Name, C::Pool, C::Status])
+        .columns([C::Id, C::Name, C::Pool, C::Status])
+        .column_as(environments::Column::Name, "environment")
+        .join(
+            JoinType::InnerJoin,
+            nodes::Entity::belongs_to(environments::Entity)
+                .from(C::EnvironmentId)
+                .to(environments::Column::Id)
+                .into(),
+        )
         .column_as(sql::json_document(C::Labels), "labels")
         .column_as(sql::json_document(C::Versions), "versions")
         .columns([C::AgentVersion, C::LastHeartbeatAt])
@@ -517,7 +518,7 @@ pub async fn list(
         .into_iter()
         .map(|n| NodeInfo {
             id: n.id,
-            environment: envs.get(&n.environment_id).cloned().unwrap_or_default(),
+            environment: n.environment,
             name: n.name,
             pool: n.pool,
             status: n.status,

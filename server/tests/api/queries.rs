@@ -308,6 +308,10 @@ async fn the_node_list_comes_a_page_at_a_time() {
         .await
         .expect("JSON");
     assert_eq!(names(&filtered), ["node-1", "node-3"]);
+    assert_eq!(filtered["items"][0]["environment"], envs[1].name.as_str());
+    let (status, unknown) = page("?environment=nowhere").await;
+    assert_eq!(status, 200);
+    assert!(names(&unknown).is_empty(), "{unknown}");
     let (_, online) = page("?status=online").await;
     assert_eq!(names(&online), ["node-4"]);
 
