@@ -69,7 +69,7 @@ pub struct Config {
 }
 
 /// Single sign-on through an OpenID provider.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OidcConfig {
     pub issuer: String,
     pub client_id: String,
@@ -147,6 +147,16 @@ impl<E: Fn(&str) -> Option<String>> Sources<E> {
     /// The configuration these sources give; a value the file gave that is
     /// refused names the file and its line.
     pub fn config(&self, overrides: Overrides) -> Result<Config, ConfigError> {
+        // A flag's value is the flag's fault, whatever the file says.
+        let flagged = [
+            ("HOTSWAP_ADDR", overrides.addr.is_some()),
+            ("HOTSWAP_DATA_DIR", overrides.data_dir.is_some()),
+            ("HOTSWAP_WORKERS", overrides.workers.is_some()),
+        ];
+        let from_file = |variable: &str| {
+            set(&self.env, variable).is_none()
+                && !flagged.iter().any(|(v, given)| *given && *v == variable)
+        };
         Config::from_lookup(|key| self.value(key).map(|(value, _)| value), overrides).map_err(
             |error| match (&error, &self.file) {
                 (
@@ -156,7 +166,7 @@ impl<E: Fn(&str) -> Option<String>> Sources<E> {
                         reason,
                     },
                     Some(file),
-                ) if set(&self.env, variable).is_none() && file.value(variable).is_some() => {
+                ) if from_file(variable) && file.value(variable).is_some() => {
                     match settings::by_variable(variable) {
                         Some(setting) => file.refused(setting, value, reason),
                         None => error,
@@ -173,7 +183,7 @@ impl<E: Fn(&str) -> Option<String>> Sources<E> {
             return Some((value, format!("environment {variable}")));
         }
         let file = self.file.as_ref()?;
-        let value = file.value(variable)?;
+        let value = file.value(variable).filter(|v| !v.trim().is_empty())?;
         let line = file.line(variable).unwrap_or(1);
         Some((
             value.to_string(),
@@ -191,6 +201,7 @@ impl<E: Fn(&str) -> Option<String>> Sources<E> {
                     let shown = match setting.exposure {
                         Exposure::Plain => value,
                         Exposure::Url => redact_url(&value),
+                        Exposure::Names => names_of(&value),
                         Exposure::Secret => "(set, hidden)".into(),
                     };
                     format!("{} = {shown:?}  # {source}", setting.key)
@@ -199,6 +210,16 @@ impl<E: Fn(&str) -> Option<String>> Sources<E> {
             })
             .collect()
     }
+}
+
+/// The names of a JSON object of commands, not the commands (they may hold
+/// credentials).
+fn names_of(value: &str) -> String {
+    let names: Vec<String> =
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(value)
+            .map(|object| object.keys().cloned().collect())
+            .unwrap_or_default();
+    format!("{} (commands hidden)", names.join(", "))
 }
 
 /// A variable's value, unless unset or blank.
@@ -464,8 +485,26 @@ fn invalid(variable: &'static str, value: &str, reason: impl ToString) -> Config
     }
 }
 
-/// A database URL with its password replaced, fit for logs and error messages.
+/// A database URL with its password replaced, fit for logs and error
+/// messages: the one before `@`, and a `password=` query parameter.
 pub fn redact_url(url: &str) -> String {
+    let redacted = redact_credentials(url);
+    match redacted.split_once('?') {
+        Some((base, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                    _ => pair.to_string(),
+                })
+                .collect();
+            format!("{base}?{}", query.join("&"))
+        }
+        None => redacted,
+    }
+}
+
+fn redact_credentials(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let credentials = &url[scheme_end + 3..at];
@@ -500,6 +539,19 @@ impl std::fmt::Debug for Config {
             )
             .field("database", &self.database)
             .field("log", &self.log)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for OidcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "***"))
+            .field("display_name", &self.display_name)
+            .field("roles_claim", &self.roles_claim)
+            .field("roles", &self.roles)
             .finish()
     }
 }
@@ -646,33 +698,77 @@ mod tests {
     }
 
     #[test]
-    fn the_example_file_sets_every_setting_but_the_secrets_and_is_valid() {
-        let sources = Sources::new(|_: &str| None, Some(Path::new(EXAMPLE))).expect("readable");
-        let file = sources.file.as_ref().expect("a file");
-        for setting in SETTINGS {
-            let secret = setting.exposure == Exposure::Secret;
-            assert_eq!(
-                file.value(setting.variable).is_some(),
-                !secret,
-                "{} in the example",
-                setting.key
+    fn the_example_file_documents_every_setting_sets_no_secret_and_is_valid() {
+        let text = std::fs::read_to_string(EXAMPLE).expect("readable");
+        let sources = Sources::new(|_: &str| None, Some(Path::new(EXAMPLE))).expect("parses");
+        let described = sources.describe();
+        for (setting, line) in SETTINGS.iter().zip(&described) {
+            assert!(
+                text.contains(setting.variable),
+                "{} is not documented",
+                setting.variable
             );
+            if setting.exposure == Exposure::Secret {
+                assert!(line.starts_with('#'), "the example sets a secret: {line}");
+            }
         }
         let cfg = sources
             .config(Overrides::default())
             .expect("the example is valid");
-        assert_eq!(cfg.database.max_connections, 4);
-        assert_eq!(
-            cfg.engine.switch_commands["reload-lb"],
-            "systemctl reload haproxy"
+        assert_eq!(cfg.addr.to_string(), "127.0.0.1:3000");
+        assert!(
+            cfg.database.url.contains("hotswap-data"),
+            "{}",
+            cfg.database.url
         );
-        let oidc = cfg.oidc.expect("single sign-on");
+        assert_eq!(cfg.engine.lease, chrono::Duration::seconds(30));
+        assert!(cfg.oidc.is_none(), "single sign-on is off by default");
+    }
+
+    /// Every variable the configuration reads has a key in the file.
+    #[test]
+    fn every_variable_read_has_a_key() {
+        let source = include_str!("config.rs");
+        let mut rest = source;
+        while let Some(at) = rest.find("\"HOTSWAP_") {
+            let name: String = rest[at + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                .collect();
+            rest = &rest[at + 1 + name.len()..];
+            if name == "HOTSWAP_CONFIG" || name == "HOTSWAP_" {
+                continue; // names the file itself
+            }
+            assert!(settings::by_variable(&name).is_some(), "{name} has no key");
+        }
+    }
+
+    #[test]
+    fn a_flag_is_blamed_for_its_own_bad_value() {
+        let (_dir, sources) = sources(&[], "[engine]\nworkers = 2\n");
+        let text = error_text(sources.config(Overrides {
+            workers: Some(100),
+            ..Overrides::default()
+        }));
+        assert!(text.starts_with("HOTSWAP_WORKERS=\"100\""), "{text}");
+    }
+
+    #[test]
+    fn secrets_in_refused_file_values_stay_hidden() {
+        for text in [
+            "admin_password = \"short-pw\"\n",
+            "[database]\nurl = \"mysql://root:short-pw@db/x\"\n",
+            "[database]\nurl = \"mysql://db/x?password=short-pw\"\n",
+        ] {
+            let (_dir, sources) = sources(&[], text);
+            let error = error_text(sources.config(Overrides::default()));
+            assert!(error.contains("hotswap.toml:"), "{error}");
+            assert!(!error.contains("short-pw"), "{error}");
+        }
         assert_eq!(
-            (oidc.client_id.as_str(), oidc.roles.rules.len()),
-            ("hotswap", 2)
+            redact_url("postgres://db/x?sslmode=require&password=pw"),
+            "postgres://db/x?sslmode=require&password=***"
         );
-        assert!(cfg.engine.outbound.allows("10.1.2.3".parse().expect("ip")));
-        assert!(!cfg.engine.outbound.allows("10.2.0.1".parse().expect("ip")));
     }
 
     #[test]
@@ -735,12 +831,19 @@ mod tests {
                 ("HOTSWAP_ADMIN_PASSWORD", "correct horse battery"),
                 ("HOTSWAP_OIDC_CLIENT_SECRET", "client-s3cret"),
             ],
-            "[database]\nurl = \"postgres://hotswap:hunter2@db/hotswap\"\n",
+            "[database]\nurl = \"postgres://hotswap:hunter2@db/hotswap\"\n\
+             [switch_commands]\nlb = \"curl -H 'Authorization: Bearer tok123' http://lb\"\n",
         );
         let described = sources.describe().join("\n");
-        for secret in ["correct horse", "client-s3cret", "hunter2"] {
+        let debug = format!("{:?}", sources.file);
+        for secret in ["correct horse", "client-s3cret", "hunter2", "tok123"] {
             assert!(!described.contains(secret), "{described}");
+            assert!(!debug.contains(secret), "{debug}");
         }
+        assert!(
+            described.contains("switch_commands = \"lb (commands hidden)\""),
+            "{described}"
+        );
         assert!(
             described.contains("admin_password = \"(set, hidden)\""),
             "{described}"

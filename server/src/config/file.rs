@@ -12,11 +12,21 @@ use toml::Spanned;
 use super::settings::{self, Setting, Shape};
 use super::ConfigError;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ConfigFile {
     path: PathBuf,
     /// By environment variable: the value as text, and its line.
     values: BTreeMap<&'static str, (String, usize)>,
+}
+
+// The values may be secrets: the keys only.
+impl std::fmt::Debug for ConfigFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigFile")
+            .field("path", &self.path)
+            .field("sets", &self.values.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl ConfigFile {
@@ -74,11 +84,15 @@ impl ConfigFile {
 
     fn read_table(&mut self, prefix: &str, table: &DeTable, text: &str) -> Result<(), ConfigError> {
         for (name, value) in table.iter() {
-            let key = format!("{prefix}{}", name.get_ref());
             let line = line_of(text, name.span().start);
-            match (settings::by_key(&key), value.get_ref()) {
+            // A quoted name with a dot in it is one key, not a path.
+            let key = format!("{prefix}{}", name.get_ref());
+            let known = (!name.get_ref().contains('.'))
+                .then(|| settings::by_key(&key))
+                .flatten();
+            match (known, value.get_ref()) {
                 (None, DeValue::Table(inner))
-                    if prefix.is_empty() && settings::is_section(&key) =>
+                    if prefix.is_empty() && settings::is_section(name.get_ref()) =>
                 {
                     self.read_table(&format!("{key}."), inner, text)?;
                 }
@@ -89,11 +103,16 @@ impl ConfigFile {
                     return Err(self.error(line, format!("unknown key `{key}`{hint}")));
                 }
                 (Some(setting), _) => {
-                    let value_line = line_of(text, value.span().start);
-                    let as_text = as_text(setting, value).map_err(|expected| {
-                        self.error(value_line, format!("{key}: expected {expected}"))
+                    let as_text = as_text(setting, value).map_err(|(offset, expected)| {
+                        self.error(line_of(text, offset), format!("{key}: expected {expected}"))
                     })?;
-                    self.values.insert(setting.variable, (as_text, line));
+                    if self
+                        .values
+                        .insert(setting.variable, (as_text, line))
+                        .is_some()
+                    {
+                        return Err(self.error(line, format!("`{key}` is set twice")));
+                    }
                 }
             }
         }
@@ -101,30 +120,38 @@ impl ConfigFile {
     }
 }
 
-/// A file value as the text its environment variable would hold, or what
-/// was expected instead.
-fn as_text(setting: &Setting, value: &Spanned<DeValue>) -> Result<String, &'static str> {
+/// A file value as the text its environment variable would hold, or where
+/// it went wrong and what was expected instead.
+fn as_text(setting: &Setting, value: &Spanned<DeValue>) -> Result<String, (usize, &'static str)> {
+    let at = |item: &Spanned<DeValue>| item.span().start;
     match (setting.shape, value.get_ref()) {
         (Shape::Table, DeValue::Table(table)) => {
             let mut object = serde_json::Map::new();
             for (name, item) in table.iter() {
                 let DeValue::String(text) = item.get_ref() else {
-                    return Err("a table of strings");
+                    return Err((at(item), "a table of strings"));
                 };
                 object.insert(name.get_ref().to_string(), text.to_string().into());
             }
             Ok(serde_json::Value::Object(object).to_string())
         }
-        (Shape::Table, _) => Err("a table of strings"),
+        (Shape::Table, _) => Err((at(value), "a table of strings")),
+        // Items are joined with commas, so one may not hold a comma.
         (Shape::List, DeValue::Array(items)) => items
             .iter()
-            .map(|item| scalar(item.get_ref()).ok_or("an array of strings"))
+            .map(|item| match item.get_ref() {
+                DeValue::String(text) if !text.contains(',') => Ok(text.to_string()),
+                _ => Err((at(item), "an array of strings without commas")),
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(|items| items.join(",")),
-        (_, other) => scalar(other).ok_or(match setting.shape {
-            Shape::List => "a value or an array of values",
-            _ => "a string, a number or true/false",
-        }),
+        (_, other) => scalar(other).ok_or((
+            at(value),
+            match setting.shape {
+                Shape::List => "a value or an array of strings",
+                _ => "a string, a whole number or true/false",
+            },
+        )),
     }
 }
 
@@ -203,6 +230,36 @@ reload-lb = "systemctl reload haproxy"
         let error = parse("[engine]\nworkers = 2\n[nonsense]\nx = 1\n").expect_err("unknown");
         assert!(
             error.starts_with("hotswap.toml:3: unknown key `nonsense`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_bad_item_inside_a_table_or_an_array_names_its_own_line() {
+        let error = parse("[switch_commands]\nok = \"true\"\nbad = 3\n").expect_err("not a string");
+        assert!(
+            error.starts_with("hotswap.toml:3: switch_commands: expected a table of strings"),
+            "{error}"
+        );
+        let error =
+            parse("[oidc]\nrole_map = [\n  \"a=default:admin\",\n  \"b=x:admin,c=y:admin\",\n]\n")
+                .expect_err("a comma inside an item");
+        assert!(
+            error.starts_with("hotswap.toml:4: oidc.role_map: expected an array of strings"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_key_set_twice_or_quoted_with_a_dot_is_refused() {
+        let error = parse(
+            "database.url = \"sqlite::memory:\"\n[database]\nmax_connections = 2\nurl = \"x\"\n",
+        )
+        .expect_err("twice");
+        assert!(error.starts_with("hotswap.toml:"), "{error}");
+        let error = parse("\"database.url\" = \"sqlite::memory:\"\n").expect_err("quoted");
+        assert!(
+            error.starts_with("hotswap.toml:1: unknown key `database.url`"),
             "{error}"
         );
     }

@@ -22,6 +22,8 @@ pub enum Exposure {
     Secret,
     /// A URL printed with its password replaced.
     Url,
+    /// A table printed as its names only.
+    Names,
 }
 
 #[derive(Debug)]
@@ -132,6 +134,7 @@ pub const SETTINGS: &[Setting] = &[
     ),
     Setting {
         shape: Shape::Table,
+        exposure: Exposure::Names,
         ..setting("switch_commands", "HOTSWAP_SWITCH_COMMANDS", "none")
     },
 ];

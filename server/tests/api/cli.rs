@@ -1,4 +1,5 @@
 use std::process::Command;
+use std::time::Duration;
 
 fn hotswap() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hotswap"));
@@ -171,6 +172,26 @@ async fn an_agent_with_a_wrong_enrollment_token_is_refused() {
     );
 }
 
+/// The command's output; a command still running after `limit` (a server
+/// that started although it should have refused) is killed and fails the test.
+fn output_within(mut command: Command, limit: Duration) -> std::process::Output {
+    use std::process::Stdio;
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().expect("waits").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running after {limit:?}: {command:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
+}
+
 /// `hotswap config check` validates the example file and shows what applies,
 /// the environment over the file, secrets hidden.
 #[test]
@@ -193,7 +214,10 @@ fn config_check_shows_the_effective_settings() {
         stdout.contains("admin_password = \"(set, hidden)\""),
         "{stdout}"
     );
-    assert!(!stdout.contains("a-long-enough-secret"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for said in [&stdout, &stderr] {
+        assert!(!said.contains("a-long-enough-secret"), "{said}");
+    }
 }
 
 /// A configuration file with a typo or a bad value stops the start, naming
@@ -208,20 +232,20 @@ fn a_bad_config_file_is_refused_with_its_line() {
             ":3: unknown key `engine.workres` (did you mean `engine.workers`?)",
         ),
         (
-            "[engine]\nworkers = 2\nstep_timeout = \"soon\"\n",
+            "addr = \"127.0.0.1:0\"\n[engine]\nstep_timeout = \"soon\"\n",
             ":3: engine.step_timeout = \"soon\" is not valid",
         ),
     ] {
         std::fs::write(&file, text).expect("written");
         for args in [&["serve"][..], &["config", "check"]] {
-            let out = hotswap()
+            let mut command = hotswap();
+            command
                 .args(args)
                 .arg("--config")
                 .arg(&file)
                 .args(["--data-dir"])
-                .arg(dir.path())
-                .output()
-                .expect("runs");
+                .arg(dir.path());
+            let out = output_within(command, Duration::from_secs(30));
             assert!(!out.status.success(), "{args:?} {text}");
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert!(
