@@ -28,6 +28,7 @@
 //! | `HOTSWAP_STEP_TIMEOUT` | `10m` | a swap unanswered this long fails |
 //! | `HOTSWAP_APPROVAL_SWEEP_INTERVAL` | `5m` | how often overdue approval requests are expired |
 //! | `HOTSWAP_PURGE_INTERVAL` | `10m` | how often expired sessions and day-old sign-in attempts are deleted |
+//! | `HOTSWAP_MAX_BODY_BYTES` | `10485760` (10 MiB) | the largest request body accepted (413 beyond) |
 //! | `HOTSWAP_DEPLOY_RATE_LIMIT` | `10` | deployments one member may request per minute (429 beyond) |
 //! | `HOTSWAP_ALLOW_PRIVATE_TARGETS` | `false` | `true`, or CIDR ranges, that webhooks, switch webhooks and Prometheus may reach although internal (loopback, private, link-local) |
 //! | `HOTSWAP_SWITCH_COMMANDS` | none | JSON object of blue-green switch commands by name, e.g. `{"reload-lb": "systemctl reload haproxy"}`; environments refer to them by name |
@@ -42,6 +43,9 @@ use std::path::{Path, PathBuf};
 
 pub use file::ConfigFile;
 use settings::{Exposure, SETTINGS};
+
+/// The operations guide's request body limit: 10 MiB.
+const DEFAULT_MAX_BODY_BYTES: usize = 10 << 20;
 
 /// Quiet about each applied migration and each SQL statement unless asked.
 const DEFAULT_LOG_FILTER: &str = "info,sea_orm_migration=warn,sqlx=warn";
@@ -66,6 +70,8 @@ pub struct Config {
     pub engine: crate::engine::EngineConfig,
     /// How often expired sessions and old sign-in attempts are deleted.
     pub purge_interval: std::time::Duration,
+    /// The largest request body accepted (413 beyond).
+    pub max_body_bytes: usize,
 }
 
 /// Single sign-on through an OpenID provider.
@@ -378,6 +384,22 @@ impl Config {
                 })?;
         }
 
+        let max_body_bytes = match var("HOTSWAP_MAX_BODY_BYTES") {
+            None => DEFAULT_MAX_BODY_BYTES,
+            Some(text) => text
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1024..=1 << 30).contains(n))
+                .ok_or_else(|| {
+                    invalid(
+                        "HOTSWAP_MAX_BODY_BYTES",
+                        &text,
+                        "expected a number of bytes from 1024 to 1073741824",
+                    )
+                })?,
+        };
+
         if let Some(text) = var("HOTSWAP_ALLOW_PRIVATE_TARGETS") {
             engine.outbound = crate::outbound::OutboundPolicy::parse(&text)
                 .map_err(|e| invalid("HOTSWAP_ALLOW_PRIVATE_TARGETS", &text, &e))?;
@@ -402,6 +424,7 @@ impl Config {
             log: LogConfig { filter, json },
             engine,
             purge_interval,
+            max_body_bytes,
         })
     }
 }
@@ -740,6 +763,25 @@ mod tests {
                 continue; // names the file itself
             }
             assert!(settings::by_variable(&name).is_some(), "{name} has no key");
+        }
+    }
+
+    #[test]
+    fn the_body_limit_is_bounded() {
+        let limit = |text: &str| {
+            config(
+                &[
+                    ("HOTSWAP_DATABASE_URL", "sqlite::memory:"),
+                    ("HOTSWAP_MAX_BODY_BYTES", text),
+                ],
+                Overrides::default(),
+            )
+            .map(|c| c.max_body_bytes)
+        };
+        assert_eq!(limit("").expect("default"), 10 << 20);
+        assert_eq!(limit("2048").expect("valid"), 2048);
+        for bad in ["0", "1023", "1073741825", "10MB", "-1"] {
+            assert!(limit(bad).is_err(), "{bad}");
         }
     }
 

@@ -93,7 +93,12 @@ impl Application {
         };
         let sessions = DbSessionStore::new(&db)?;
         let secure_cookies = config.public_url.starts_with("https://");
-        let router = crate::http::router::build(state, sessions.clone(), secure_cookies);
+        let router = crate::http::router::build(
+            state,
+            sessions.clone(),
+            secure_cookies,
+            config.max_body_bytes,
+        );
 
         Ok(Self {
             listener,

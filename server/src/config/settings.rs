@@ -123,6 +123,11 @@ pub const SETTINGS: &[Setting] = &[
         "5m",
     ),
     setting(
+        "limits.max_body_bytes",
+        "HOTSWAP_MAX_BODY_BYTES",
+        "10485760 (10 MiB)",
+    ),
+    setting(
         "limits.deployments_per_minute",
         "HOTSWAP_DEPLOY_RATE_LIMIT",
         "10",

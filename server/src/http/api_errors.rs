@@ -4,7 +4,7 @@
 //! a server function, which the framework always answers with 500.
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -15,18 +15,23 @@ use crate::http::error::ApiError;
 /// Error bodies read back are small; anything bigger is not ours to parse.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
-/// The largest request body any API call takes (axum's own default).
-pub const MAX_BODY: usize = 2 << 20;
+/// The largest request body an API call takes (`HOTSWAP_MAX_BODY_BYTES`).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
 
 pub fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")
 }
 
-pub async fn json_errors(request: Request, next: Next) -> Response {
+pub async fn json_errors(
+    State(BodyLimit(limit)): State<BodyLimit>,
+    request: Request,
+    next: Next,
+) -> Response {
     if !is_api(request.uri().path()) {
         return next.run(request).await;
     }
-    let request = match refuse_nul(request).await {
+    let request = match refuse_nul(request, limit).await {
         Ok(request) => request,
         Err(refusal) => return refusal.into_response(),
     };
@@ -67,7 +72,7 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
 /// No text in the API may hold a NUL character (PostgreSQL cannot store one,
 /// and no name or comment needs it): refused at the edge, whether it comes in
 /// the query, a form (`%00`) or JSON (`\u0000`).
-async fn refuse_nul(request: Request) -> Result<Request, ApiError> {
+async fn refuse_nul(request: Request, limit: usize) -> Result<Request, ApiError> {
     let refused = || ApiError::Invalid {
         field: None,
         message: "text may not contain NUL characters".into(),
@@ -83,7 +88,7 @@ async fn refuse_nul(request: Request) -> Result<Request, ApiError> {
         return Err(refused());
     }
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_BODY)
+    let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)?;
     if has_encoded_nul(&bytes) {

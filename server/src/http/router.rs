@@ -1,5 +1,6 @@
 //! All routes, and the layers around them.
 
+use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue};
 use axum::routing::get;
 use axum::{middleware, Router};
@@ -21,7 +22,12 @@ pub fn api_routes() -> Routes {
     api::routes().merge(agents::routes())
 }
 
-pub fn build(state: AppState, sessions: DbSessionStore, secure_cookies: bool) -> Router {
+pub fn build(
+    state: AppState,
+    sessions: DbSessionStore,
+    secure_cookies: bool,
+    max_body_bytes: usize,
+) -> Router {
     let options = state.leptos_options.clone();
     let services = state.services.clone();
     let pkg_dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
@@ -57,7 +63,12 @@ pub fn build(state: AppState, sessions: DbSessionStore, secure_cookies: bool) ->
         // Innermost first: every /api error becomes JSON with its real
         // status before anything records it; audit sees the matched route and the principal;
         // CSRF refuses before anything runs; metrics time everything.
-        .layer(middleware::from_fn(api_errors::json_errors))
+        // Every extractor (JSON, forms, server functions) reads at most this.
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            api_errors::BodyLimit(max_body_bytes),
+            api_errors::json_errors,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             audit_trail::record,
