@@ -406,7 +406,7 @@ impl Config {
         }
         if let Some(text) = var("HOTSWAP_SWITCH_COMMANDS") {
             engine.switch_commands = switch_commands(&text)
-                .map_err(|e| invalid("HOTSWAP_SWITCH_COMMANDS", &text, &e))?;
+                .map_err(|e| invalid("HOTSWAP_SWITCH_COMMANDS", "(commands hidden)", &e))?;
         }
 
         Ok(Config {

@@ -5,7 +5,7 @@
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
@@ -69,6 +69,15 @@ pub async fn json_errors(
     json
 }
 
+/// What a request without a credential, or a sign-in, may send: sign-in
+/// forms, enrollments and the like are small.
+const ANONYMOUS_BODY: usize = 64 * 1024;
+
+fn carries_credential(request: &Request) -> bool {
+    let headers = request.headers();
+    headers.contains_key(header::AUTHORIZATION) || headers.contains_key(header::COOKIE)
+}
+
 /// No text in the API may hold a NUL character (PostgreSQL cannot store one,
 /// and no name or comment needs it): refused at the edge, whether it comes in
 /// the query, a form (`%00`) or JSON (`\u0000`).
@@ -87,7 +96,25 @@ async fn refuse_nul(request: Request, limit: usize) -> Result<Request, ApiError>
     {
         return Err(refused());
     }
+    // A body is buffered whole before anyone is known, so a request that
+    // carries no credential, or signs in, gets a small one; a GET none.
+    let limit =
+        if request.uri().path().starts_with("/api/v1/auth/") || !carries_credential(&request) {
+            limit.min(ANONYMOUS_BODY)
+        } else {
+            limit
+        };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::PayloadTooLarge);
+    }
     let (parts, body) = request.into_parts();
+    if parts.method == Method::GET || parts.method == Method::HEAD {
+        return Ok(Request::from_parts(parts, Body::empty()));
+    }
     let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)?;

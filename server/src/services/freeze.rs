@@ -105,6 +105,7 @@ pub async fn list_all(
                 .into(),
         )
         .filter(freeze_windows::Column::TenantId.eq(principal.tenant.id))
+        .filter(environments::Column::TenantId.eq(principal.tenant.id))
         .order_by_asc(environments::Column::Position)
         .order_by_asc(freeze_windows::Column::Id)
         .into_model::<Row>()

@@ -503,6 +503,7 @@ pub async fn list(
                 .to(environments::Column::Id)
                 .into(),
         )
+        .filter(environments::Column::TenantId.eq(tenant.id))
         .column_as(sql::json_document(C::Labels), "labels")
         .column_as(sql::json_document(C::Versions), "versions")
         .columns([C::AgentVersion, C::LastHeartbeatAt])

@@ -847,6 +847,9 @@ async fn every_api_error_is_honest_json() {
         (form(&app.client, "create_tenant", format!("slug=a&name={big}")).await, 413, "payload_too_large"),
         (post_json(&app.anonymous, &app.url("/api/v1/auth/login"), json!({"username": big, "password": "x"})).await, 413, "payload_too_large"),
         (form(&app.client, "create_tenant", format!("slug=a&name={middling}")).await, 422, "invalid"),
+        // Before anyone is known, a body is small: a sign-in of 100 KiB is refused unread.
+        (post_json(&app.anonymous, &app.url("/api/v1/auth/login"), json!({"username": "x".repeat(100 << 10), "password": "x"})).await, 413, "payload_too_large"),
+        (app.anonymous.post(app.url("/api/v1/agents/enroll")).header("content-type", "application/json").body("x".repeat(100 << 10)).send().await.expect("sent"), 413, "payload_too_large"),
         (app.client.get(app.url("/api/v1/environments/%FF/freeze-windows")).send().await.expect("sent"), 400, "bad_request"),
         (app.anonymous.get(app.url("/api/v1/agents/connect")).send().await.expect("sent"), 401, "unauthorized"),
         // NUL characters, which PostgreSQL cannot store, in JSON, a form and a query.
