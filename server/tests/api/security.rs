@@ -1052,3 +1052,85 @@ async fn an_agent_cannot_answer_for_another_node() {
     let detail = wait_finished(&app.client, &app.address, id, LIMIT).await;
     assert_eq!(detail["status"], "succeeded", "{detail}");
 }
+
+/// Another tenant's Admin lists nodes and freeze windows, by every filter
+/// that joins environments by name, and sees none of this tenant's.
+#[tokio::test]
+async fn another_tenants_nodes_and_freeze_windows_stay_out_of_view() {
+    use app::model::lifecycle::NodeStatus;
+    use hotswap::entities::nodes;
+
+    let app = spawn_app().await;
+    let tenant = app.default_tenant().await;
+    let dev = environments::Entity::find()
+        .filter(environments::Column::TenantId.eq(tenant))
+        .filter(environments::Column::Name.eq("dev"))
+        .one(&app.db)
+        .await
+        .expect("query")
+        .expect("dev");
+    nodes::Entity::insert(crate::helpers::node_row(
+        tenant,
+        dev.id,
+        "ours-1".into(),
+        NodeStatus::Online,
+    ))
+    .exec(&app.db)
+    .await
+    .expect("node");
+    let window = post_json(
+        &app.client,
+        &app.url("/api/v1/environments/dev/freeze-windows"),
+        json!({"name": "ours", "weekly": {"day": "friday", "from": "16:00", "to": "18:00"}}),
+    )
+    .await;
+    assert_eq!(window.status(), 201);
+
+    let admin = sign_in(&app.address, "admin", ADMIN_PASSWORD).await;
+    for (path, body) in [
+        ("/api/v1/tenants", json!({ "slug": "acme", "name": "Acme" })),
+        ("/api/v1/auth/tenant", json!({ "tenant": "acme" })),
+        (
+            "/api/v1/users",
+            json!({ "username": "otto", "role": "admin", "password": crate::helpers::MEMBER_PASSWORD }),
+        ),
+    ] {
+        let response = post_json(&admin, &app.url(path), body).await;
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+    }
+    let otto = sign_in(&app.address, "otto", crate::helpers::MEMBER_PASSWORD).await;
+    for query in ["", "?environment=dev", "?status=online"] {
+        let page: Value = otto
+            .get(app.url(&format!("/api/v1/nodes{query}")))
+            .send()
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(page["items"], json!([]), "{query}: {page}");
+    }
+    let windows: Value = otto
+        .post(app.url("/api/fn/list_freeze_windows"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(windows, json!([]), "{windows}");
+    // The same reads in this tenant do show them: the test can see a leak.
+    let ours: Value = app
+        .get("/api/v1/nodes?environment=dev")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(ours["items"][0]["name"], "ours-1", "{ours}");
+}
