@@ -6,7 +6,7 @@ use app::model::module::{NodeFilter, NodeInfo, NodePage};
 use app::model::role::Action;
 use chrono::{DateTime, Duration, Utc};
 use rand::distributions::{Alphanumeric, DistString};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
@@ -17,7 +17,7 @@ use crate::domain::token::hash;
 use crate::entities::{enrollment_tokens, environments, node_samples, nodes};
 use crate::services::principal::Principal;
 use crate::services::sql::{self, page, PageSize};
-use crate::services::tenancy::{scoped, Tenant};
+use crate::services::tenancy::{environment_named, scoped, Tenant};
 use crate::services::ServiceError;
 
 /// An enrolled node, as its agent's connection holds it.
@@ -454,16 +454,10 @@ pub async fn list(
     let limit = NODE_PAGE.limit(filter.limit)?;
     let mut query = scoped::<nodes::Entity>(tenant);
     if let Some(name) = &filter.environment {
-        // By id, found by name in the same statement: an unknown name
-        // matches no node.
-        let id = Query::select()
-            .column(environments::Column::Id)
-            .from(environments::Entity)
-            .and_where(environments::Column::TenantId.eq(tenant.id))
-            .and_where(environments::Column::Name.eq(name.as_str()))
-            .to_owned();
-        query = query
-            .filter(Expr::col((nodes::Entity, nodes::Column::EnvironmentId)).eq(sql::scalar(id)));
+        query = query.filter(
+            Expr::col((nodes::Entity, nodes::Column::EnvironmentId))
+                .eq(environment_named(tenant, name)),
+        );
     }
     if let Some(status) = filter.status {
         query = query.filter(nodes::Column::Status.eq(status));

@@ -24,7 +24,7 @@ use crate::entities::{
 };
 use crate::services::recent::Recent;
 use crate::services::sql::{self, page, scalar, PageSize};
-use crate::services::tenancy::{scoped, Tenant};
+use crate::services::tenancy::{environment_named, scoped, Tenant};
 use crate::services::ServiceError;
 
 /// One page of the deployment list.
@@ -134,13 +134,9 @@ impl ReadModel {
         let mut query = summary_query(tenant);
         let column = |c: deployments::Column| Expr::col((deployments::Entity, c));
         if let Some(name) = &filter.environment {
-            let id = Query::select()
-                .column(environments::Column::Id)
-                .from(environments::Entity)
-                .and_where(environments::Column::TenantId.eq(tenant.id))
-                .and_where(environments::Column::Name.eq(name.as_str()))
-                .to_owned();
-            query = query.filter(column(deployments::Column::EnvironmentId).eq(scalar(id)));
+            query = query.filter(
+                column(deployments::Column::EnvironmentId).eq(environment_named(tenant, name)),
+            );
         }
         if let Some(name) = &filter.module {
             let id = Query::select()

@@ -1,13 +1,14 @@
 //! Tenant isolation. Every tenant-owned table is read through [`scoped`], so a
 //! query without a tenant filter has to be written on purpose.
 
+use sea_orm::sea_query::{Query, SimpleExpr};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select};
 
 use crate::entities::{
     api_tokens, deployments, enrollment_tokens, environments, memberships, module_versions,
     modules, nodes, tenants, webhooks,
 };
-use crate::services::ServiceError;
+use crate::services::{sql, ServiceError};
 
 /// The tenant a request acts in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +29,19 @@ pub trait TenantOwned: EntityTrait {
 /// All rows of `E` that belong to `tenant`.
 pub fn scoped<E: TenantOwned>(tenant: &Tenant) -> Select<E> {
     E::find().filter(E::tenant_column().eq(tenant.id))
+}
+
+/// The id of the tenant's environment called `name`, found in the statement
+/// that uses it: nothing equals it when there is none.
+pub fn environment_named(tenant: &Tenant, name: &str) -> SimpleExpr {
+    sql::scalar(
+        Query::select()
+            .column(environments::Column::Id)
+            .from(environments::Entity)
+            .and_where(environments::Column::TenantId.eq(tenant.id))
+            .and_where(environments::Column::Name.eq(name))
+            .to_owned(),
+    )
 }
 
 macro_rules! tenant_owned {
